@@ -1,0 +1,111 @@
+// Package config loads tokengate's configuration: one YAML file, every key overridable by a
+// TOKENGATE_… environment variable, secrets also read from files, defaults in one place and a
+// validation that names the key of every problem.
+package config
+
+import (
+	"time"
+
+	"github.com/tokengate/tokengate/internal/secret"
+)
+
+// AKSServerAppID is the application id of "Azure Kubernetes Service AAD Server", the audience
+// every AKS API server with Entra integration expects in a user's access token.
+const AKSServerAppID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+// DefaultResourceScope asks Entra for an AKS access token, as kubelogin does.
+const DefaultResourceScope = AKSServerAppID + "/.default"
+
+// Config is the whole configuration tree. YAML keys are the lowerCamelCase names in the tags.
+type Config struct {
+	// PublicURL is where browsers reach tokengate, e.g. https://auth.example.com. The OIDC
+	// redirect URI is PublicURL + "/oauth2/callback".
+	PublicURL string `yaml:"publicURL"`
+	// Listen is the address the HTTP server binds, e.g. ":4180".
+	Listen string `yaml:"listen"`
+	// AllowedRedirectDomains lists hosts that rd= may send the browser to after sign-in:
+	// an exact host ("headlamp.example.com") or a leading-dot suffix (".example.com").
+	AllowedRedirectDomains []string `yaml:"allowedRedirectDomains"`
+
+	Provider    Provider    `yaml:"provider"`
+	Cookie      Cookie      `yaml:"cookie"`
+	Session     Session     `yaml:"session"`
+	Token       Token       `yaml:"token"`
+	ForwardAuth ForwardAuth `yaml:"forwardAuth"`
+	Headers     Headers     `yaml:"headers"`
+	Log         Log         `yaml:"log"`
+}
+
+// Provider describes the OIDC identity provider and our client registration with it.
+type Provider struct {
+	// IssuerURL is the OIDC issuer, e.g. https://login.microsoftonline.com/<tenant>/v2.0.
+	IssuerURL string `yaml:"issuerURL"`
+	// ClientID is the application (client) id of tokengate's app registration.
+	ClientID string `yaml:"clientID"`
+	// ClientSecret is the client secret; ClientSecretFile, when set, is read instead.
+	ClientSecret     secret.String `yaml:"clientSecret"`
+	ClientSecretFile string        `yaml:"clientSecretFile"`
+	// ClientAuthMethod is how the secret is sent to the token endpoint:
+	// "client_secret_post" (default) or "client_secret_basic".
+	ClientAuthMethod string `yaml:"clientAuthMethod"`
+	// Scopes are the OIDC scopes of the sign-in; default openid profile email offline_access.
+	Scopes []string `yaml:"scopes"`
+	// ResourceScope names the one resource whose access token /auth hands out, default
+	// 6dae42f8-4368-4678-94ff-3960e28e3630/.default (AKS).
+	ResourceScope string `yaml:"resourceScope"`
+	// Timeout bounds every call to the provider (discovery, token, JWKS). Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Cookie configures the sealed session cookie.
+type Cookie struct {
+	// Name of the session cookie, default "_tokengate". Chunks are Name_0, Name_1, …
+	Name string `yaml:"name"`
+	// Domain shared by the dashboards, e.g. ".example.com"; empty means host-only.
+	Domain string `yaml:"domain"`
+	// Secrets are base64 (std or URL, padded or not) encodings of 32-byte keys. The first
+	// seals, all open, so keys can be rotated. SecretFiles, when set, are read instead: one
+	// key per file.
+	Secrets     []secret.String `yaml:"secrets"`
+	SecretFiles []string        `yaml:"secretFiles"`
+}
+
+// Session configures how long a sign-in lasts.
+type Session struct {
+	// Lifetime is the absolute lifetime of a session, default 12h.
+	Lifetime time.Duration `yaml:"lifetime"`
+	// SignInTimeout is how long a started sign-in (its CSRF cookie) stays valid, default 10m.
+	SignInTimeout time.Duration `yaml:"signInTimeout"`
+}
+
+// Token configures the access-token cache.
+type Token struct {
+	// SafetyMargin ends a cached token this long before its real expiry, default 60s.
+	SafetyMargin time.Duration `yaml:"safetyMargin"`
+	// RefreshAhead starts a background refresh when a token has less than this left, default 5m.
+	RefreshAhead time.Duration `yaml:"refreshAhead"`
+	// CacheMaxBytes bounds the in-memory token cache, default 64 MiB.
+	CacheMaxBytes int64 `yaml:"cacheMaxBytes"`
+}
+
+// ForwardAuth configures which proxy headers are believed.
+type ForwardAuth struct {
+	// Mode is "auto" (default), "ingress-nginx", "traefik" or "caddy".
+	Mode string `yaml:"mode"`
+}
+
+// Headers chooses the optional response headers of /auth.
+type Headers struct {
+	// PassGroups adds X-Auth-Request-Groups (comma-separated group ids).
+	PassGroups bool `yaml:"passGroups"`
+	// PassAccessToken adds X-Auth-Request-Access-Token (the bare token).
+	PassAccessToken bool `yaml:"passAccessToken"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+}
