@@ -1,0 +1,32 @@
+package config
+
+import "time"
+
+// Defaults returns the configuration tokengate runs with when a key is not set. It is the one
+// place defaults live: Load starts from it, so a key set explicitly to zero (token.safetyMargin:
+// 0s) stays zero instead of being mistaken for "unset".
+func Defaults() Config {
+	return Config{
+		Listen: ":4180",
+		Provider: Provider{
+			ClientAuthMethod: AuthClientSecretPost,
+			// offline_access: Entra returns no refresh token without it, and without a refresh
+			// token every access token expiry (60–90 min) would be a new sign-in.
+			Scopes:        []string{"openid", "profile", "email", "offline_access"},
+			ResourceScope: DefaultResourceScope,
+			Timeout:       10 * time.Second,
+		},
+		Cookie: Cookie{Name: "_tokengate"},
+		Session: Session{
+			Lifetime:      12 * time.Hour,
+			SignInTimeout: 10 * time.Minute,
+		},
+		Token: Token{
+			SafetyMargin:  60 * time.Second,
+			RefreshAhead:  5 * time.Minute,
+			CacheMaxBytes: 64 << 20,
+		},
+		ForwardAuth: ForwardAuth{Mode: ModeAuto},
+		Log:         Log{Level: "info", Format: "json"},
+	}
+}
