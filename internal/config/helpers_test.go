@@ -42,7 +42,7 @@ func validEnv(extra ...string) []string {
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+	if err := writeBytes(path, content); err != nil {
 		t.Fatalf("write %s: %v", path, err)
 	}
 	return path
@@ -78,4 +78,8 @@ func wantProblem(t *testing.T, err error, key string, parts ...string) {
 		}
 	}
 	t.Errorf("error %v; want a problem for %q containing %q", err, key, parts)
+}
+
+func writeBytes(path, content string) error {
+	return os.WriteFile(path, []byte(content), 0o600)
 }
