@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/handlers"
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/session"
+)
+
+func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "path of the YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg, err := config.Load(*configPath, os.Environ())
+	if err != nil {
+		return fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
+	}
+	logger, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	a, err := newApp(cfg, logger, time.Now, &http.Client{Timeout: cfg.Provider.Timeout})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	logger.Info("tokengate listening", "version", version, "address", ln.Addr().String(), "public_url", cfg.PublicURL)
+	return a.serve(ctx, ln)
+}
+
+// app is one running tokengate: the identity-provider client, the token cache and the
+// HTTP surface, wired from a validated configuration.
+type app struct {
+	cfg     *config.Config
+	logger  *slog.Logger
+	idp     *idp.Client
+	tokens  *session.TokenCache
+	handler http.Handler
+}
+
+// newApp wires tokengate. outbound makes every call to the identity provider and must carry a
+// timeout.
+func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbound *http.Client) (*app, error) {
+	keys, err := cfg.CookieKeys()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	codec, err := session.NewCodec(keys, now)
+	if err != nil {
+		return nil, fmt.Errorf("cookie codec: %w", err)
+	}
+	client, err := idp.New(idp.Config{
+		IssuerURL:    cfg.Provider.IssuerURL,
+		ClientID:     cfg.Provider.ClientID,
+		ClientSecret: cfg.Provider.ClientSecret,
+		AuthMethod:   cfg.Provider.ClientAuthMethod,
+		RedirectURL:  cfg.RedirectURL(),
+		SignInScopes: cfg.SignInScopes(),
+		HTTPClient:   outbound,
+		Now:          now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := session.NewTokenCache(client, session.CacheOptions{
+		SafetyMargin:   cfg.Token.SafetyMargin,
+		RefreshAhead:   cfg.Token.RefreshAhead,
+		MaxBytes:       cfg.Token.CacheMaxBytes,
+		RefreshTimeout: cfg.Provider.Timeout,
+		Now:            now,
+		Logger:         logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token cache: %w", err)
+	}
+	store := session.NewCookieStore(codec, session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain})
+	h := handlers.New(handlers.Deps{
+		Config: cfg, IdP: client, Ready: client.Ready, Sessions: store, Tokens: tokens,
+		Codec: codec, Logger: logger, Now: now,
+	})
+	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, handler: h}, nil
+}
+
+// serve runs until ctx ends, then drains in-flight requests and stops background work.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	discoveryDone := make(chan struct{})
+	discoverCtx, stopDiscovery := context.WithCancel(ctx)
+	go func() {
+		defer close(discoveryDone)
+		a.discoverUntilReady(discoverCtx)
+	}()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		a.logger.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		err = srv.Shutdown(shutdownCtx)
+		cancel()
+	}
+	stopDiscovery()
+	<-discoveryDone
+	a.tokens.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// discoverUntilReady loads the provider metadata, retrying with backoff: tokengate starts
+// (liveness true, readiness false) even when the provider is briefly unreachable.
+func (a *app) discoverUntilReady(ctx context.Context) {
+	delay := 500 * time.Millisecond
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, a.cfg.Provider.Timeout)
+		err := a.idp.Discover(callCtx)
+		cancel()
+		if err == nil {
+			a.logger.Info("identity provider discovered", "issuer", a.cfg.Provider.IssuerURL)
+			return
+		}
+		a.logger.Warn("identity provider discovery failed; retrying", "error", err, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, fmt.Errorf("log.level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.Format, "text") {
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}

@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// httpError is an answer decided by a handler: the status, a short public reason, and the
+// private cause that only the log sees.
+type httpError struct {
+	status int
+	reason string
+	cause  error
+	// retry, when set, is offered as a link on HTML pages (a fresh sign-in).
+	retry string
+}
+
+func (e *httpError) Error() string {
+	if e.cause != nil {
+		return e.reason + ": " + e.cause.Error()
+	}
+	return e.reason
+}
+
+func (e *httpError) Unwrap() error { return e.cause }
+
+func errorf(status int, reason string, cause error) *httpError {
+	return &httpError{status: status, reason: reason, cause: cause}
+}
+
+// fail is the one place an error becomes an answer. Browsers get a short HTML page; the
+// ingress and API clients get text. A 5xx is logged with its cause; a 4xx at debug level,
+// since bad input from the internet is not an operator's problem.
+func (s *server) fail(c *gin.Context, err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		he = errorf(http.StatusInternalServerError, "internal error", err)
+	}
+	attrs := []any{"route", c.FullPath(), "status", he.status, "reason", he.reason}
+	if he.cause != nil {
+		attrs = append(attrs, "error", he.cause.Error())
+	}
+	ctx := c.Request.Context()
+	if he.status >= http.StatusInternalServerError {
+		s.Logger.ErrorContext(ctx, "request failed", attrs...)
+	} else {
+		s.Logger.DebugContext(ctx, "request refused", attrs...)
+	}
+	c.Header("Cache-Control", "no-store")
+	if wantsHTML(c.Request) {
+		c.Header("Content-Type", "text/html; charset=utf-8")
+		c.Status(he.status)
+		_ = errorPage.Execute(c.Writer, pageData{Status: he.status, Title: http.StatusText(he.status), Reason: he.reason, Retry: he.retry})
+		c.Abort()
+		return
+	}
+	c.Header("Content-Type", "text/plain; charset=utf-8")
+	c.String(he.status, he.reason+"\n")
+	c.Abort()
+}
+
+// wantsHTML is true for browser page loads of tokengate's own pages. /auth answers go to
+// the proxy and are never HTML.
+func wantsHTML(r *http.Request) bool {
+	if r.URL.Path == "/auth" || r.URL.Path == "/oauth2/auth" {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Mode") {
+	case "navigate":
+		return true
+	case "":
+		return acceptsHTML(r.Header.Get("Accept"))
+	}
+	return false
+}

@@ -1,0 +1,101 @@
+// Package handlers is tokengate's HTTP surface: the gin engine, the forward-auth endpoint the
+// ingress calls on every request, and the sign-in, sign-out and user endpoints the browser
+// visits. It holds no business state; sessions and tokens live in package session.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/session"
+)
+
+// IdentityProvider is the OIDC client the sign-in endpoints use; *idp.Client satisfies it.
+// Methods return errors wrapping idp.ErrUnavailable while the provider cannot be reached.
+type IdentityProvider interface {
+	AuthCodeURL(state, nonce, verifier string) (string, error)
+	Exchange(ctx context.Context, code, verifier, nonce string) (*idp.SignIn, error)
+	EndSessionURL(postLogout string) string
+}
+
+// SessionStore loads and saves the session of a browser. Load returns an error wrapping
+// session.ErrNoSession for anything that is not a valid, live session.
+type SessionStore interface {
+	Load(r *http.Request) (*session.Session, error)
+	Save(w http.ResponseWriter, r *http.Request, s *session.Session) error
+	Clear(w http.ResponseWriter, r *http.Request)
+}
+
+// TokenSource hands out access tokens per (session, scope); *session.TokenCache satisfies it.
+type TokenSource interface {
+	Get(ctx context.Context, s *session.Session, scope string) (session.Result, error)
+	Seed(s *session.Session, scope string, tok idp.Token)
+	Forget(s *session.Session, scope string)
+}
+
+var (
+	_ IdentityProvider = (*idp.Client)(nil)
+	_ SessionStore     = (*session.CookieStore)(nil)
+	_ TokenSource      = (*session.TokenCache)(nil)
+)
+
+// Deps are the collaborators of the HTTP surface.
+type Deps struct {
+	Config   *config.Config
+	IdP      IdentityProvider
+	Ready    func() bool // provider discovery loaded
+	Sessions SessionStore
+	Tokens   TokenSource
+	// Codec seals the short-lived sign-in (CSRF) cookies.
+	Codec  *session.Codec
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// server carries the dependencies into the route handlers.
+type server struct {
+	Deps
+	redirects RedirectPolicy
+	signInURL string // PublicURL + "/oauth2/start"
+}
+
+// New builds the gin engine with every route. It never uses gin.Default: gin's logger prints
+// query strings (the callback's code) and its recovery dumps headers (the session cookie).
+func New(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{
+		Deps:      d,
+		redirects: NewRedirectPolicy(d.Config.AllowedRedirectDomains),
+		signInURL: d.Config.PublicURL + "/oauth2/start",
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(recovery(d.Logger), accessLog(d.Logger))
+
+	r.GET("/auth", s.auth)
+	r.HEAD("/auth", s.auth)
+	r.GET("/oauth2/auth", s.auth)
+	r.HEAD("/oauth2/auth", s.auth)
+	r.GET("/oauth2/start", s.start)
+	r.GET("/oauth2/callback", s.callback)
+	r.GET("/oauth2/sign_out", s.signOut)
+	r.POST("/oauth2/sign_out", s.signOut)
+	r.GET("/oauth2/userinfo", s.userinfo)
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.NoRoute(func(c *gin.Context) { s.fail(c, errorf(http.StatusNotFound, "no such endpoint", nil)) })
+	r.NoMethod(func(c *gin.Context) { s.fail(c, errorf(http.StatusMethodNotAllowed, "method not allowed", nil)) })
+	return r
+}

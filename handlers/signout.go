@@ -1,0 +1,35 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// signOut ends the session: GET or POST /oauth2/sign_out?rd=<url>. It clears every cookie
+// chunk and the session's cached tokens, then sends the browser to the provider's
+// end_session_endpoint (when it has one) so the provider's own session ends too.
+func (s *server) signOut(c *gin.Context) {
+	rd := s.redirects.Safe(c.Query("rd"))
+	if sess, err := s.Sessions.Load(c.Request); err == nil {
+		s.Tokens.Forget(sess, s.Config.Provider.ResourceScope)
+		s.Logger.InfoContext(c.Request.Context(), "signed out", "user", sess.PreferredUsername, "subject", sess.Subject)
+	}
+	s.Sessions.Clear(c.Writer, c.Request)
+	target := rd
+	if endSession := s.IdP.EndSessionURL(s.absolute(rd)); endSession != "" {
+		target = endSession
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusFound, target)
+}
+
+// absolute resolves a relative redirect against the public URL: the provider needs an
+// absolute post_logout_redirect_uri, registered with the app.
+func (s *server) absolute(rd string) string {
+	if strings.HasPrefix(rd, "/") {
+		return s.Config.PublicURL + rd
+	}
+	return rd
+}

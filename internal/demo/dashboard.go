@@ -1,0 +1,144 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// AKSServerAppID is the audience a Kubernetes API server with AKS-managed Entra integration
+// accepts.
+const AKSServerAppID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+// Dashboard is a sample Kubernetes dashboard. Like Headlamp behind an ingress, it takes the
+// bearer token the proxy put on the request; then, standing in for the Kubernetes API server,
+// it verifies that token the way AKS does (v1 issuer, AKS audience) and shows the result.
+type Dashboard struct {
+	// AccessTokenIssuer is the v1 issuer AKS trusts (https://sts.windows.net/<tenant>/ in Entra).
+	AccessTokenIssuer string
+	// GroupName turns a group object id into a display name, for people.
+	GroupName func(id string) string
+	// SignOutURL is tokengate's sign-out endpoint.
+	SignOutURL string
+	HTTPClient *http.Client
+}
+
+// View is what the dashboard received and what the API server would decide.
+type View struct {
+	User          string       `json:"user"`
+	Email         string       `json:"email"`
+	Groups        []GroupView  `json:"groups"`
+	Token         TokenSummary `json:"token"`
+	APIServer     string       `json:"apiServer"` // "accepted" or the reason for 401
+	SignOutURL    string       `json:"-"`
+	HeadersLength int          `json:"authorizationHeaderBytes"`
+}
+
+// GroupView names one group of the user.
+type GroupView struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// TokenSummary describes the access token without showing it.
+type TokenSummary struct {
+	Audience  string    `json:"aud"`
+	Issuer    string    `json:"iss"`
+	Version   string    `json:"ver"`
+	Scope     string    `json:"scp"`
+	UPN       string    `json:"upn"`
+	ExpiresAt time.Time `json:"exp"`
+}
+
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	view := d.inspect(r.Context(), r)
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(view)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = dashboardPage.Execute(w, view)
+}
+
+func (d *Dashboard) inspect(ctx context.Context, r *http.Request) View {
+	authz := r.Header.Get("Authorization")
+	view := View{
+		User:          r.Header.Get("X-Auth-Request-User"),
+		Email:         r.Header.Get("X-Auth-Request-Email"),
+		SignOutURL:    d.SignOutURL,
+		HeadersLength: len(authz),
+	}
+	raw, ok := strings.CutPrefix(authz, "Bearer ")
+	if !ok {
+		view.APIServer = "401: no bearer token on the request"
+		return view
+	}
+	ctx = oidc.ClientContext(ctx, d.HTTPClient)
+	provider, err := oidc.NewProvider(ctx, d.AccessTokenIssuer)
+	if err != nil {
+		view.APIServer = "cannot reach the token issuer: " + err.Error()
+		return view
+	}
+	tok, err := provider.Verifier(&oidc.Config{ClientID: AKSServerAppID}).Verify(ctx, raw)
+	if err != nil {
+		view.APIServer = "401: " + err.Error()
+		return view
+	}
+	var claims struct {
+		Aud    string   `json:"aud"`
+		Ver    string   `json:"ver"`
+		Scp    string   `json:"scp"`
+		UPN    string   `json:"upn"`
+		Groups []string `json:"groups"`
+	}
+	if err := tok.Claims(&claims); err != nil {
+		view.APIServer = "401: unreadable claims"
+		return view
+	}
+	view.APIServer = "accepted"
+	view.Token = TokenSummary{Audience: claims.Aud, Issuer: tok.Issuer, Version: claims.Ver,
+		Scope: claims.Scp, UPN: claims.UPN, ExpiresAt: tok.Expiry.UTC()}
+	for _, id := range claims.Groups {
+		g := GroupView{ID: id}
+		if d.GroupName != nil {
+			g.Name = d.GroupName(id)
+		}
+		view.Groups = append(view.Groups, g)
+	}
+	return view
+}
+
+var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
+	"until": func(t time.Time) string { return time.Until(t).Round(time.Second).String() },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sample dashboard · tokengate demo</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;color:#1f2328}
+table{border-collapse:collapse}td,th{text-align:left;padding:.25rem .75rem;border-bottom:1px solid #d0d7de}
+.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}code{background:#f6f8fa;padding:0 .25rem}</style>
+</head><body>
+<h1>Sample Kubernetes dashboard</h1>
+<p>This page stands behind a forward-auth proxy that asks tokengate about every request.</p>
+<h2>Kubernetes API server says:
+{{if eq .APIServer "accepted"}}<span class="ok">token accepted</span>{{else}}<span class="bad">{{.APIServer}}</span>{{end}}</h2>
+<table>
+<tr><th>User (X-Auth-Request-User)</th><td>{{.User}}</td></tr>
+<tr><th>Email</th><td>{{.Email}}</td></tr>
+<tr><th>Token audience (aud)</th><td><code>{{.Token.Audience}}</code></td></tr>
+<tr><th>Token issuer (iss)</th><td><code>{{.Token.Issuer}}</code></td></tr>
+<tr><th>Token version / scope</th><td>{{.Token.Version}} / {{.Token.Scope}}</td></tr>
+<tr><th>upn</th><td>{{.Token.UPN}}</td></tr>
+<tr><th>Expires</th><td>{{if not .Token.ExpiresAt.IsZero}}{{.Token.ExpiresAt.Format "15:04:05 MST"}} (in {{until .Token.ExpiresAt}}){{end}}</td></tr>
+<tr><th>Authorization header</th><td>{{.HeadersLength}} bytes (the token itself is not shown)</td></tr>
+</table>
+<h2>Groups ({{len .Groups}})</h2>
+<ul>{{range .Groups}}<li>{{if .Name}}{{.Name}} {{end}}<code>{{.ID}}</code></li>{{end}}</ul>
+<p><a href="{{.SignOutURL}}">Sign out</a></p>
+</body></html>
+`))

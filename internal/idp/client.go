@@ -1,0 +1,230 @@
+package idp
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/tokengate/tokengate/internal/secret"
+)
+
+// Client auth methods accepted in Config.AuthMethod.
+const (
+	AuthClientSecretPost  = "client_secret_post"
+	AuthClientSecretBasic = "client_secret_basic"
+)
+
+// Config is what the client needs to talk to one OIDC provider.
+type Config struct {
+	IssuerURL    string
+	ClientID     string
+	ClientSecret secret.String
+	AuthMethod   string // AuthClientSecretPost or AuthClientSecretBasic
+	RedirectURL  string
+	// SignInScopes are sent on /authorize and on the code redemption: OIDC scopes plus
+	// exactly one resource scope.
+	SignInScopes []string
+	// HTTPClient makes every call to the provider; it must carry a timeout.
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// ErrVerification means the id_token of a sign-in failed a check (signature, issuer,
+// audience, expiry, nonce). Every token of that response has been discarded.
+var ErrVerification = errors.New("id_token verification failed")
+
+// ErrNotReady means discovery has not succeeded yet.
+var ErrNotReady = fmt.Errorf("%w: provider discovery not loaded yet", ErrUnavailable)
+
+// Client is tokengate's OIDC relying party. It is safe for concurrent use. Discover must
+// succeed before the other methods work; until then they return ErrNotReady.
+type Client struct {
+	cfg        Config
+	discovered atomic.Pointer[discovery]
+}
+
+// discovery is everything learned from the provider's metadata.
+type discovery struct {
+	oauth       oauth2.Config
+	verifier    *oidc.IDTokenVerifier
+	tokenURL    string
+	endSession  string
+	oidcScopes  []string // SignInScopes without the resource, sent with every refresh
+	issuerFound string
+}
+
+// New checks the configuration; it does no I/O.
+func New(cfg Config) (*Client, error) {
+	switch {
+	case cfg.IssuerURL == "":
+		return nil, errors.New("idp: issuer URL is empty")
+	case cfg.ClientID == "":
+		return nil, errors.New("idp: client id is empty")
+	case cfg.AuthMethod != AuthClientSecretPost && cfg.AuthMethod != AuthClientSecretBasic:
+		return nil, fmt.Errorf("idp: unknown client auth method %q", cfg.AuthMethod)
+	case cfg.HTTPClient == nil:
+		return nil, errors.New("idp: no HTTP client")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Client{cfg: cfg}, nil
+}
+
+// Discover loads the provider's metadata. Call it until it succeeds; it is cheap to repeat.
+func (c *Client) Discover(ctx context.Context) error {
+	ctx = oidc.ClientContext(ctx, c.cfg.HTTPClient)
+	provider, err := oidc.NewProvider(ctx, c.cfg.IssuerURL)
+	if err != nil {
+		return fmt.Errorf("discover issuer %s: %w", c.cfg.IssuerURL, err)
+	}
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := provider.Claims(&meta); err != nil {
+		return fmt.Errorf("read metadata of %s: %w", c.cfg.IssuerURL, err)
+	}
+	endpoint := provider.Endpoint()
+	endpoint.AuthStyle = oauth2.AuthStyleInParams
+	if c.cfg.AuthMethod == AuthClientSecretBasic {
+		endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	}
+	d := &discovery{
+		oauth: oauth2.Config{
+			ClientID:     c.cfg.ClientID,
+			ClientSecret: c.cfg.ClientSecret.Reveal(),
+			Endpoint:     endpoint,
+			RedirectURL:  c.cfg.RedirectURL,
+			Scopes:       c.cfg.SignInScopes,
+		},
+		verifier:    provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.cfg.Now}),
+		tokenURL:    endpoint.TokenURL,
+		endSession:  meta.EndSession,
+		oidcScopes:  oidcScopesOf(c.cfg.SignInScopes),
+		issuerFound: c.cfg.IssuerURL,
+	}
+	c.discovered.Store(d)
+	return nil
+}
+
+// Ready reports whether discovery has succeeded.
+func (c *Client) Ready() bool { return c.discovered.Load() != nil }
+
+func (c *Client) state() (*discovery, error) {
+	d := c.discovered.Load()
+	if d == nil {
+		return nil, ErrNotReady
+	}
+	return d, nil
+}
+
+// AuthCodeURL is the /authorize URL for a sign-in with PKCE (S256), state and nonce.
+func (c *Client) AuthCodeURL(state, nonce, verifier string) (string, error) {
+	d, err := c.state()
+	if err != nil {
+		return "", err
+	}
+	return d.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)), nil
+}
+
+// EndSessionURL is the provider's logout URL that returns the browser to postLogout, or ""
+// when the provider publishes no end_session_endpoint.
+func (c *Client) EndSessionURL(postLogout string) string {
+	d := c.discovered.Load()
+	if d == nil || d.endSession == "" {
+		return ""
+	}
+	sep := "?"
+	if strings.Contains(d.endSession, "?") {
+		sep = "&"
+	}
+	return d.endSession + sep + "post_logout_redirect_uri=" + url.QueryEscape(postLogout)
+}
+
+// SignIn is the result of a successful code redemption.
+type SignIn struct {
+	Identity Identity
+	Token    Token
+}
+
+// Exchange redeems an authorization code with its PKCE verifier, verifies the id_token
+// (signature, issuer, audience, expiry) and its nonce, and returns who signed in with the
+// tokens of the response. On any failure no token is returned.
+func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*SignIn, error) {
+	d, err := c.state()
+	if err != nil {
+		return nil, err
+	}
+	ctx = oidc.ClientContext(ctx, c.cfg.HTTPClient)
+	tok, err := d.oauth.Exchange(ctx, code,
+		oauth2.VerifierOption(verifier),
+		// Entra wants one resource per /token call; name it explicitly (ENTRA.md).
+		oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.SignInScopes, " ")))
+	if err != nil {
+		return nil, fmt.Errorf("redeem authorization code: %w", classify(err))
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, fmt.Errorf("%w: the token response has no id_token", ErrVerification)
+	}
+	idToken, err := d.verifier.Verify(ctx, rawID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
+	}
+	var idClaims tokenClaims
+	if err := idToken.Claims(&idClaims); err != nil {
+		return nil, fmt.Errorf("%w: read claims: %v", ErrVerification, err)
+	}
+	// go-oidc leaves the nonce to the caller (its Verify docs say so).
+	if subtle.ConstantTimeCompare([]byte(idClaims.Nonce), []byte(nonce)) != 1 || nonce == "" {
+		return nil, fmt.Errorf("%w: nonce does not match the sign-in", ErrVerification)
+	}
+	var access *tokenClaims
+	if ac, err := decodeUnverified(tok.AccessToken); err == nil {
+		access = &ac
+	}
+	return &SignIn{
+		Identity: identityFrom(idClaims, access),
+		Token: Token{
+			AccessToken:  secret.String(tok.AccessToken),
+			RefreshToken: secret.String(tok.RefreshToken),
+			IDToken:      secret.String(rawID),
+			Expiry:       c.expiryAfter(expiresIn(tok)),
+		},
+	}, nil
+}
+
+// oidcScopesOf keeps the OIDC scopes of a scope list: the ones every token request may repeat.
+func oidcScopesOf(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		switch s {
+		case "openid", "profile", "email", "offline_access":
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// expiresIn recovers expires_in from the exchange response: oauth2 computes Expiry with the
+// wall clock, and we want the injected one.
+func expiresIn(tok *oauth2.Token) json.RawMessage {
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		return json.RawMessage(strconv.FormatInt(int64(v), 10))
+	case string:
+		return json.RawMessage(strconv.Quote(v))
+	}
+	return nil
+}

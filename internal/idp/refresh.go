@@ -1,0 +1,134 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/secret"
+)
+
+// maxTokenResponse bounds what we read from a token endpoint: an Entra answer with three
+// tokens of a 200-group user is about 12 KB.
+const maxTokenResponse = 1 << 20
+
+// Refresh redeems refreshToken for an access token for exactly one resource scope (plus
+// the OIDC scopes, so Entra rotates the refresh token and returns an id_token).
+//
+// golang.org/x/oauth2 cannot send a scope with a refresh, and Entra needs one resource per
+// /token call (AADSTS28000 otherwise), so this request is built here.
+func (c *Client) Refresh(ctx context.Context, refreshToken secret.String, scope string) (Token, error) {
+	d, err := c.state()
+	if err != nil {
+		return Token{}, err
+	}
+	if refreshToken.IsEmpty() {
+		return Token{}, fmt.Errorf("refresh for %s: %w: the session has no refresh token (was offline_access granted?)", scope, ErrInvalidGrant)
+	}
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken.Reveal()},
+		"scope":         {strings.Join(append(append([]string(nil), d.oidcScopes...), scope), " ")},
+	}
+	tok, err := c.postToken(ctx, d, form)
+	if err != nil {
+		return Token{}, fmt.Errorf("refresh for %s: %w", scope, err)
+	}
+	return tok, nil
+}
+
+// postToken sends one token request with our client authentication and parses the answer.
+func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (Token, error) {
+	req, err := c.newTokenRequest(ctx, d, form)
+	if err != nil {
+		return Token{}, err
+	}
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return Token{}, classify(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
+	if err != nil {
+		return Token{}, fmt.Errorf("%w: read token response: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+			SubError    string `json:"suberror"`
+		}
+		_ = json.Unmarshal(body, &e) // a non-JSON error page still has a status to classify
+		return Token{}, newProviderError(resp.StatusCode, e.Error, e.SubError, e.Description)
+	}
+	return c.parseTokenResponse(body)
+}
+
+func (c *Client) newTokenRequest(ctx context.Context, d *discovery, form url.Values) (*http.Request, error) {
+	if c.cfg.AuthMethod == AuthClientSecretPost {
+		form.Set("client_id", c.cfg.ClientID)
+		form.Set("client_secret", c.cfg.ClientSecret.Reveal())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("build token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if c.cfg.AuthMethod == AuthClientSecretBasic {
+		// RFC 6749 2.3.1: both parts are form-encoded before Basic encoding.
+		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret.Reveal()))
+	}
+	return req, nil
+}
+
+func (c *Client) parseTokenResponse(body []byte) (Token, error) {
+	var r struct {
+		AccessToken  string          `json:"access_token"`
+		RefreshToken string          `json:"refresh_token"`
+		IDToken      string          `json:"id_token"`
+		TokenType    string          `json:"token_type"`
+		ExpiresIn    json.RawMessage `json:"expires_in"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return Token{}, fmt.Errorf("%w: token response is not JSON", ErrUnavailable)
+	}
+	if r.AccessToken == "" {
+		return Token{}, fmt.Errorf("%w: token response has no access_token", ErrUnavailable)
+	}
+	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "bearer") {
+		return Token{}, fmt.Errorf("%w: token type %q is not Bearer", ErrUnavailable, r.TokenType)
+	}
+	return Token{
+		AccessToken:  secret.String(r.AccessToken),
+		RefreshToken: secret.String(r.RefreshToken),
+		IDToken:      secret.String(r.IDToken),
+		Expiry:       c.expiryAfter(r.ExpiresIn),
+	}, nil
+}
+
+// expiryAfter turns expires_in into an instant on our clock. Entra's v1 endpoint sends it as
+// a string, v2 as a number; a missing value means one hour, the shortest Entra issues.
+func (c *Client) expiryAfter(raw json.RawMessage) time.Time {
+	text := strings.Trim(string(raw), `"`)
+	secs, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || secs <= 0 {
+		secs = 3600
+	}
+	return c.cfg.Now().Add(time.Duration(secs) * time.Second)
+}
+
+// subErrorOf reads Entra's "suberror" from an error body; oauth2.RetrieveError drops it.
+func subErrorOf(body []byte) string {
+	var e struct {
+		SubError string `json:"suberror"`
+	}
+	_ = json.Unmarshal(body, &e) // no suberror in a non-JSON body
+	return e.SubError
+}
