@@ -4,11 +4,14 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/session"
 )
 
 // auth answers the ingress's subrequest for one request to a dashboard (ARCHITECTURE.md,
@@ -52,7 +55,21 @@ func (s *server) auth(c *gin.Context) {
 		h["X-Auth-Request-Access-Token"] = []string{res.Token.AccessToken.Reveal()}
 	}
 	h["Cache-Control"] = []string{"no-store"}
+	if ttl := s.Config.ForwardAuth.CacheTTL; ttl > 0 {
+		h["X-Accel-Expires"] = []string{strconv.Itoa(s.cacheSeconds(res, ttl))}
+	}
 	c.Status(http.StatusOK)
+}
+
+// cacheSeconds is how long an NGINX auth cache may keep this answer: at most ttl, and never
+// past the point where the cache would stop serving the token itself. Tokens served while
+// the provider is down are never cached: the next request should try again.
+func (s *server) cacheSeconds(res session.Result, ttl time.Duration) int {
+	if res.Outcome == session.Stale || !res.Token.RefreshToken.IsEmpty() {
+		return 0
+	}
+	left := res.Token.Expiry.Sub(s.Now()) - s.Config.Token.SafetyMargin
+	return int(max(0, min(ttl, left)) / time.Second)
 }
 
 // unauthenticated answers a request without a usable session, per ARCHITECTURE.md's table:

@@ -302,3 +302,22 @@ func clearsCookie(h http.Header, name string) bool {
 	}
 	return false
 }
+
+func TestAuthCacheHintNeverOutlivesToken(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.ForwardAuth.CacheTTL = 30 * time.Second })
+	h.signIn("alice")
+	if got := h.authRequest(nil).Header.Get("X-Accel-Expires"); got != "30" {
+		t.Errorf("fresh token: X-Accel-Expires = %q; want 30", got)
+	}
+	// 10 s before the cache itself stops serving the token, the hint is at most 10 s.
+	h.clock.Advance(testTokenLifetime - h.cfg.Token.SafetyMargin - 10*time.Second)
+	if got := h.authRequest(nil).Header.Get("X-Accel-Expires"); got != "10" {
+		t.Errorf("near expiry: X-Accel-Expires = %q; want 10", got)
+	}
+
+	plain := newHarness(t, nil)
+	plain.signIn("bob")
+	if got := plain.authRequest(nil).Header.Values("X-Accel-Expires"); len(got) != 0 {
+		t.Errorf("cacheTTL 0: X-Accel-Expires = %v; want no header", got)
+	}
+}

@@ -30,6 +30,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "token.refreshAhead", Env: "TOKENGATE_TOKEN_REFRESH_AHEAD"},
 		{Path: "token.cacheMaxBytes", Env: "TOKENGATE_TOKEN_CACHE_MAX_BYTES"},
 		{Path: "forwardAuth.mode", Env: "TOKENGATE_FORWARD_AUTH_MODE"},
+		{Path: "forwardAuth.cacheTTL", Env: "TOKENGATE_FORWARD_AUTH_CACHE_TTL"},
 		{Path: "headers.passGroups", Env: "TOKENGATE_HEADERS_PASS_GROUPS"},
 		{Path: "headers.passAccessToken", Env: "TOKENGATE_HEADERS_PASS_ACCESS_TOKEN"},
 		{Path: "log.level", Env: "TOKENGATE_LOG_LEVEL"},

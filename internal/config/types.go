@@ -92,6 +92,10 @@ type Token struct {
 type ForwardAuth struct {
 	// Mode is "auto" (default), "ingress-nginx", "traefik" or "caddy".
 	Mode string `yaml:"mode"`
+	// CacheTTL, when above zero, lets /auth answer with X-Accel-Expires so that an NGINX
+	// auth cache (ingress-nginx auth-cache-key) may keep a 200 for at most this long, and
+	// never longer than the token has left. Default 0: no hint.
+	CacheTTL time.Duration `yaml:"cacheTTL"`
 }
 
 // Headers chooses the optional response headers of /auth.

@@ -43,6 +43,9 @@ func (c *Config) Validate() error {
 	if !slices.Contains([]string{ModeAuto, ModeIngressNginx, ModeTraefik, ModeCaddy}, c.ForwardAuth.Mode) {
 		ps.add("forwardAuth.mode", "%q is not one of auto, ingress-nginx, traefik, caddy", c.ForwardAuth.Mode)
 	}
+	if c.ForwardAuth.CacheTTL < 0 || c.ForwardAuth.CacheTTL > 5*time.Minute {
+		ps.add("forwardAuth.cacheTTL", "%s is outside 0s–5m: a longer auth cache keeps signed-out users in", c.ForwardAuth.CacheTTL)
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		ps.add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}

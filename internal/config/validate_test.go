@@ -110,6 +110,9 @@ func TestValidate(t *testing.T) {
 		{name: "cache too small", mutate: func(c *Config) { c.Token.CacheMaxBytes = 1<<20 - 1 }, key: "token.cacheMaxBytes", parts: []string{"1 MiB"}},
 
 		{name: "mode traefik", mutate: func(c *Config) { c.ForwardAuth.Mode = ModeTraefik }},
+		{name: "cache ttl 30s", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = 30 * time.Second }},
+		{name: "cache ttl too long", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = time.Hour }, key: "forwardAuth.cacheTTL", parts: []string{"1h0m0s"}},
+		{name: "cache ttl negative", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = -time.Second }, key: "forwardAuth.cacheTTL"},
 		{name: "mode bad", mutate: func(c *Config) { c.ForwardAuth.Mode = "nginx" }, key: "forwardAuth.mode", parts: []string{`"nginx"`}},
 		{name: "log level bad", mutate: func(c *Config) { c.Log.Level = "verbose" }, key: "log.level"},
 		{name: "log format bad", mutate: func(c *Config) { c.Log.Format = "xml" }, key: "log.format"},
