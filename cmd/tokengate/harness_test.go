@@ -73,6 +73,25 @@ type harness struct {
 	dashboard *httptest.Server
 	upstream  *upstreamRecorder
 	browser   *browser.Browser
+	logs      *syncBuffer
+}
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 const (
@@ -83,7 +102,7 @@ const (
 
 func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}}
+	h := &harness{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}}
 
 	idpSrv := httptest.NewServer(nil)
 	t.Cleanup(idpSrv.Close)
@@ -125,7 +144,7 @@ func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 		t.Fatalf("config: %v", err)
 	}
 	h.cfg = &cfg
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := newApp(&cfg, logger, h.clock.Now, &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
