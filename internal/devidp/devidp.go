@@ -10,6 +10,7 @@
 package devidp
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,6 +47,9 @@ type Config struct {
 	CodeLifetime time.Duration
 	// Now is the clock; default time.Now. Tests move it instead of sleeping.
 	Now func() time.Time
+	// SigningKey signs every token; nil generates a fresh RSA 2048 key. Test suites that
+	// start many providers share one key to skip the (slow) generation.
+	SigningKey *rsa.PrivateKey
 }
 
 // Provider is a running development identity provider. Its methods are safe for concurrent use.
@@ -103,7 +107,7 @@ func New(cfg Config) (*Provider, error) {
 		}
 		p.users[k] = u
 	}
-	if p.key, err = newSigningKey(p.now()); err != nil {
+	if p.key, err = newSigningKey(cfg.SigningKey, p.now()); err != nil {
 		return nil, fmt.Errorf("devidp: %w", err)
 	}
 	if err := p.buildDocuments(); err != nil {

@@ -2,6 +2,8 @@ package devidp
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"html"
@@ -43,6 +45,15 @@ type env struct {
 	clock *clock
 }
 
+// sharedKey spares each test the RSA key generation.
+var sharedKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic("generate test key: " + err.Error())
+	}
+	return k
+})
+
 // newEnv serves a provider on 127.0.0.1 with one test client; edit adjusts the config.
 func newEnv(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
@@ -54,7 +65,8 @@ func newEnv(t *testing.T, edit func(*Config)) *env {
 			ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect},
 			PostLogoutRedirectURIs: []string{testPostLogout},
 		}},
-		Now: clk.now,
+		Now:        clk.now,
+		SigningKey: sharedKey(),
 	}
 	if edit != nil {
 		edit(&cfg)

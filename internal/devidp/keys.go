@@ -25,10 +25,16 @@ type signingKey struct {
 	jwk  jose.JSONWebKey // public half, for the JWKS
 }
 
-func newSigningKey(now time.Time) (*signingKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("generate signing key: %w", err)
+// newSigningKey wraps priv, or a new RSA 2048 key when priv is nil, with a fresh
+// self-signed certificate.
+func newSigningKey(priv *rsa.PrivateKey, now time.Time) (*signingKey, error) {
+	if priv == nil {
+		var err error
+		if priv, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, fmt.Errorf("generate signing key: %w", err)
+		}
+	} else if priv.N.BitLen() < 2048 {
+		return nil, fmt.Errorf("SigningKey: %d bits; want at least 2048", priv.N.BitLen())
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
 	if err != nil {
