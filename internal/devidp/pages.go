@@ -62,7 +62,8 @@ type loginView struct {
 }
 
 func (p *Provider) renderLogin(w http.ResponseWriter, req *authRequest, username, errMsg string) {
-	v := loginView{Action: p.base + "/oauth2/v2.0/authorize", Username: username, Error: errMsg}
+	// A path, not p.base: the form posts back to wherever the browser reached the page.
+	v := loginView{Action: "/" + p.cfg.TenantID + "/oauth2/v2.0/authorize", Username: username, Error: errMsg}
 	for _, name := range authParams {
 		if val := req.params.Get(name); val != "" {
 			v.Hidden = append(v.Hidden, hiddenField{Name: name, Value: val})
