@@ -1,5 +1,5 @@
 // Package devidp is a development identity provider that behaves like Microsoft Entra ID for
-// the parts tokengate depends on (see /work/shared/ENTRA.md): the v2 authorization-code flow
+// the parts tokengate depends on: the v2 authorization-code flow
 // with PKCE, client secrets (post and basic), v1 access tokens for the AKS server app, v2 ID
 // tokens, multi-resource refresh tokens that rotate without revoking the old one, the
 // single-resource scope rule, groups overage, and Entra's error shape and AADSTS codes.
