@@ -1,0 +1,241 @@
+package session
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultCookieName is the session cookie's name when CookieOptions.Name is empty.
+const DefaultCookieName = "_tokengate"
+
+const (
+	// maxCookieLen bounds one Set-Cookie value (name, value and attributes). Browsers keep
+	// at least 4096 bytes per cookie (RFC 6265 §6.1); the rest is headroom.
+	maxCookieLen = 4000
+	// maxChunks bounds how many cookies one session may take, and so how much a request's
+	// cookies can make Load assemble and decrypt.
+	maxChunks = 16
+)
+
+// CookieOptions name the session cookie. Cookies are always Secure, HttpOnly and
+// SameSite=Lax: the session must reach the cookie domain's dashboards on top-level
+// navigation, and never scripts or plain HTTP.
+type CookieOptions struct {
+	// Name of the cookie, default DefaultCookieName; chunks are Name_0, Name_1, …
+	Name string
+	// Domain shared by the dashboards, e.g. ".example.com"; empty means host-only.
+	Domain string
+	// Path of the cookie, default "/".
+	Path string
+}
+
+// CookieStore keeps the whole session, sealed, in the browser: no server state, so any
+// replica can answer. A session too large for one cookie is split over several.
+type CookieStore struct {
+	codec  *Codec
+	opts   CookieOptions
+	prefix string // opts.Name + "_", the start of every chunk name
+}
+
+// NewCookieStore returns a store that seals sessions with codec, using the cookie name as
+// the seal's purpose. Expiry is checked with the codec's clock.
+func NewCookieStore(codec *Codec, opts CookieOptions) *CookieStore {
+	if opts.Name == "" {
+		opts.Name = DefaultCookieName
+	}
+	if opts.Path == "" {
+		opts.Path = "/"
+	}
+	return &CookieStore{codec: codec, opts: opts, prefix: opts.Name + "_"}
+}
+
+// Load returns the session r carries. Any failure (no cookie, tampered, expired, foreign,
+// incomplete chunks) is an error wrapping ErrNoSession and the cause.
+func (s *CookieStore) Load(r *http.Request) (*Session, error) {
+	var singles []string
+	var chunks [maxChunks]string
+	var have [maxChunks]bool
+	anyChunk := false
+	for _, c := range r.Cookies() {
+		if c.Name == s.opts.Name {
+			singles = append(singles, c.Value)
+		} else if i, ok := s.chunkIndex(c.Name); ok && !have[i] {
+			// A duplicate name (another path or domain) comes later: browsers send the
+			// most specific cookie first (RFC 6265 §5.4).
+			chunks[i], have[i], anyChunk = c.Value, true, true
+		}
+	}
+	var cause error = http.ErrNoCookie
+	for _, v := range singles {
+		sess, err := s.open(v)
+		if err == nil {
+			return sess, nil
+		}
+		cause = err
+	}
+	if anyChunk {
+		sess, err := s.openChunks(chunks[:], have[:])
+		if err == nil {
+			return sess, nil
+		}
+		cause = err
+	}
+	return nil, fmt.Errorf("load session cookie: %w: %w", ErrNoSession, cause)
+}
+
+// openChunks joins chunks 0..n-1, where n-1 is the highest index present. A gap means a
+// chunk was lost; a missing tail shows up as a failed authentication of the joined value.
+func (s *CookieStore) openChunks(chunks []string, have []bool) (*Session, error) {
+	n := 0
+	for i, ok := range have {
+		if ok {
+			n = i + 1
+		}
+	}
+	var b strings.Builder
+	for i := range n {
+		if !have[i] {
+			return nil, fmt.Errorf("chunk %d of %d missing: %w", i, n, ErrInvalid)
+		}
+		b.WriteString(chunks[i])
+	}
+	return s.open(b.String())
+}
+
+func (s *CookieStore) open(value string) (*Session, error) {
+	plain, err := s.codec.Open(s.opts.Name, value)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := decodeSession(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	// The seal already expires with the session; this also covers a session whose
+	// ExpiresAt was set earlier than the seal's expiry.
+	if sess.Expired(s.codec.now()) {
+		return nil, fmt.Errorf("session ended at %s: %w", sess.ExpiresAt.Format(time.RFC3339), ErrExpired)
+	}
+	return sess, nil
+}
+
+// Save seals sess into cookies that live until sess.ExpiresAt: one cookie when it fits,
+// else chunks. The first Set-Cookie written is the session (or its first chunk), because
+// ingress-nginx relays only the first Set-Cookie of an auth response. Cookies of the other
+// shape that r still carries are deleted.
+func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+	maxAge := int(sess.ExpiresAt.Sub(s.codec.now()) / time.Second)
+	if maxAge < 1 {
+		return fmt.Errorf("save session: it ends at %s: %w", sess.ExpiresAt.Format(time.RFC3339), ErrExpired)
+	}
+	value, err := s.codec.Seal(s.opts.Name, encodeSession(nil, sess), sess.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	cookies, err := s.split(value, maxAge)
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	keep := make(map[string]bool, len(cookies))
+	for _, c := range cookies {
+		keep[c.Name] = true
+		w.Header().Add("Set-Cookie", c.String())
+	}
+	for _, name := range s.carried(r) {
+		if !keep[name] {
+			w.Header().Add("Set-Cookie", s.cookie(name, "", -1).String())
+		}
+	}
+	return nil
+}
+
+// split returns the cookies that carry value: Name alone when it fits, else Name_0…Name_n-1.
+func (s *CookieStore) split(value string, maxAge int) ([]*http.Cookie, error) {
+	single := s.cookie(s.opts.Name, value, maxAge)
+	// Valid also rejects a bad name or domain, which http.Cookie.String would silently drop.
+	if err := single.Valid(); err != nil {
+		return nil, fmt.Errorf("cookie options: %w", err)
+	}
+	if len(single.String()) <= maxCookieLen {
+		return []*http.Cookie{single}, nil
+	}
+	longest := s.cookie(s.chunkName(maxChunks-1), "", maxAge)
+	room := maxCookieLen - len(longest.String())
+	n := (len(value) + room - 1) / room
+	if room <= 0 || n > maxChunks {
+		return nil, fmt.Errorf("sealed session of %d bytes needs more than %d cookies", len(value), maxChunks)
+	}
+	cookies := make([]*http.Cookie, 0, n)
+	for i := range n {
+		part := value[i*room : min((i+1)*room, len(value))]
+		cookies = append(cookies, s.cookie(s.chunkName(i), part, maxAge))
+	}
+	return cookies, nil
+}
+
+// Clear deletes the session cookie and every chunk r carries, plus the chunks below the
+// highest one carried, which a browser may hold even if this request lost them.
+func (s *CookieStore) Clear(w http.ResponseWriter, r *http.Request) {
+	highest := -1
+	for _, c := range r.Cookies() {
+		if i, ok := s.chunkIndex(c.Name); ok {
+			highest = max(highest, i)
+		}
+	}
+	w.Header().Add("Set-Cookie", s.cookie(s.opts.Name, "", -1).String())
+	for i := 0; i <= highest; i++ {
+		w.Header().Add("Set-Cookie", s.cookie(s.chunkName(i), "", -1).String())
+	}
+}
+
+// carried lists, once each, the names of this store's cookies (single or chunk) in r.
+func (s *CookieStore) carried(r *http.Request) []string {
+	var names []string
+	seen := make(map[string]bool)
+	for _, c := range r.Cookies() {
+		if seen[c.Name] {
+			continue
+		}
+		if _, ok := s.chunkIndex(c.Name); ok || c.Name == s.opts.Name {
+			names = append(names, c.Name)
+			seen[c.Name] = true
+		}
+	}
+	return names
+}
+
+// cookie builds one of our cookies; maxAge < 0 deletes it.
+func (s *CookieStore) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Domain:   s.opts.Domain,
+		Path:     s.opts.Path,
+		MaxAge:   maxAge,
+		Secure:   true,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func (s *CookieStore) chunkName(i int) string { return s.prefix + strconv.Itoa(i) }
+
+// chunkIndex parses a chunk cookie name: Name_ and a decimal index below maxChunks,
+// spelled as chunkName spells it (no sign, no leading zero).
+func (s *CookieStore) chunkIndex(name string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, s.prefix)
+	if !ok || digits == "" || len(digits) > 2 || (len(digits) > 1 && digits[0] == '0') {
+		return 0, false
+	}
+	i := 0
+	for _, c := range []byte(digits) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int(c-'0')
+	}
+	return i, i < maxChunks
+}
