@@ -1,0 +1,197 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/secret"
+)
+
+// Refresher redeems a refresh token for an access token for exactly one resource scope.
+// idp.Client satisfies it. Errors wrap idp.ErrInvalidGrant (the session is over),
+// idp.ErrUnavailable (transient: a still-valid token may keep being used), or others.
+// The returned Token.RefreshToken is empty when the provider did not rotate it.
+type Refresher interface {
+	Refresh(ctx context.Context, refreshToken secret.String, scope string) (idp.Token, error)
+}
+
+// CacheOptions tune a TokenCache.
+type CacheOptions struct {
+	// SafetyMargin ends a token's use this long before its real expiry, so a token handed
+	// out is not already dead when the API server checks it.
+	SafetyMargin time.Duration
+	// RefreshAhead is the window before Expiry-SafetyMargin in which a token is still
+	// served but refreshed in the background, so users rarely wait for a refresh.
+	RefreshAhead time.Duration
+	// MaxBytes bounds the cache (ristretto MaxCost); an entry costs its bytes.
+	MaxBytes int64
+	// RefreshTimeout bounds every refresh, default 10s. It is also how long a refresh
+	// that failed with idp.ErrUnavailable blocks the next attempt while a token is valid.
+	RefreshTimeout time.Duration
+	// Now is the clock, default time.Now.
+	Now func() time.Time
+	// Logger receives background refresh failures (never a token), default discard.
+	Logger *slog.Logger
+}
+
+// Outcome says how Get produced its token.
+type Outcome int
+
+const (
+	// Hit is a fresh cached token; nothing touched the network.
+	Hit Outcome = iota + 1
+	// RefreshAhead is a cached token near its end; a background refresh was started or
+	// is under way.
+	RefreshAhead
+	// Refreshed is a token just obtained from the identity provider.
+	Refreshed
+	// Stale is a cached token past its safety margin but still valid, served because
+	// the identity provider is unavailable.
+	Stale
+)
+
+// String names the outcome for logs and metrics.
+func (o Outcome) String() string {
+	switch o {
+	case Hit:
+		return "hit"
+	case RefreshAhead:
+		return "refresh_ahead"
+	case Refreshed:
+		return "refreshed"
+	case Stale:
+		return "stale"
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// Result is what Get hands back. Token.RefreshToken is set only when the session's refresh
+// token is out of date: the caller must save the session with it (Set-Cookie).
+type Result struct {
+	Token   idp.Token
+	Outcome Outcome
+}
+
+// entry is one cached access token. It is immutable once stored except for the two
+// timestamps, which throttle refresh attempts while the token is still being served.
+type entry struct {
+	access secret.String
+	expiry time.Time
+	// newest is the newest refresh token known for the session, obtained while the
+	// session's own refresh token was base. A session still holding base is behind and
+	// must catch up; a session holding something else has moved on without this replica.
+	newest, base secret.String
+
+	backgroundAfter atomic.Int64 // Unix nanoseconds; before it, no new background refresh
+	failedUntil     atomic.Int64 // Unix nanoseconds; before it, a valid token is served Stale
+}
+
+// entryOverhead approximates the bytes of an entry beyond its strings, for the cost.
+const entryOverhead = 128
+
+// TokenCache hands out access tokens per (session, scope), refreshing them with the
+// session's refresh token. On a hit nothing touches the network; one refresh per key runs
+// at a time. It is safe for concurrent use.
+type TokenCache struct {
+	refresher Refresher
+	opts      CacheOptions
+	cache     *ristretto.Cache[string, *entry]
+	flight    singleflight.Group
+
+	mu     sync.Mutex // guards closed and the Add side of work
+	closed bool
+	work   sync.WaitGroup // every refresh goroutine
+}
+
+// errClosed is returned by Get after Close.
+var errClosed = errors.New("token cache is closed")
+
+// NewTokenCache returns a cache that refreshes through r.
+func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
+	if r == nil {
+		return nil, errors.New("new token cache: no refresher")
+	}
+	if opts.MaxBytes <= 0 {
+		return nil, fmt.Errorf("new token cache: MaxBytes is %d; want > 0", opts.MaxBytes)
+	}
+	if opts.SafetyMargin < 0 || opts.RefreshAhead < 0 || opts.RefreshTimeout < 0 {
+		return nil, errors.New("new token cache: negative duration")
+	}
+	if opts.RefreshTimeout == 0 {
+		opts.RefreshTimeout = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	cache, err := ristretto.NewCache(&ristretto.Config[string, *entry]{
+		// Ten counters per entry that fits, assuming ~4 KiB entries (two refresh tokens).
+		NumCounters:        max(opts.MaxBytes/400, 1000),
+		MaxCost:            opts.MaxBytes,
+		BufferItems:        64,
+		IgnoreInternalCost: true, // entryOverhead counts it
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new token cache: %w", err)
+	}
+	return &TokenCache{refresher: r, opts: opts, cache: cache}, nil
+}
+
+// Seed stores the access token from sign-in, so the first /auth after it is a hit.
+func (c *TokenCache) Seed(sess *Session, scope string, tok idp.Token) {
+	c.store(cacheKey(sess, scope), sess.RefreshToken, tok)
+}
+
+// Forget drops the cached token for (sess, scope), as on sign-out.
+func (c *TokenCache) Forget(sess *Session, scope string) {
+	c.cache.Del(cacheKey(sess, scope))
+}
+
+// Close stops new refreshes, waits for the running ones (each bounded by RefreshTimeout)
+// and releases the cache. Call it after the server stopped serving: Gets racing Close may
+// find the cache gone.
+func (c *TokenCache) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.work.Wait()
+	c.cache.Close()
+}
+
+func cacheKey(sess *Session, scope string) string { return sess.ID + "\x00" + scope }
+
+// store caches tok until its real expiry. base is the session's refresh token when the
+// refresh started: it tells later Gets whether their session is behind tok's refresh token.
+func (c *TokenCache) store(key string, base secret.String, tok idp.Token) *entry {
+	e := &entry{access: tok.AccessToken, expiry: tok.Expiry, newest: tok.RefreshToken, base: base}
+	if e.newest.IsEmpty() {
+		e.newest = base // not rotated: the one used stays the newest
+	}
+	ttl := tok.Expiry.Sub(c.opts.Now())
+	if ttl <= 0 {
+		return e // dead on arrival: hand it out once, never cache it
+	}
+	cost := int64(len(key) + len(e.access) + len(e.newest) + entryOverhead)
+	if e.base != e.newest {
+		cost += int64(len(e.base))
+	}
+	// Wait makes the entry visible to the next Get; a dropped Set only costs a refresh.
+	c.cache.SetWithTTL(key, e, cost, ttl)
+	c.cache.Wait()
+	return e
+}

@@ -1,0 +1,162 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/secret"
+)
+
+// Get returns an access token for (sess, scope), following ARCHITECTURE "One /auth
+// request", step 5:
+//   - fresh (before Expiry-SafetyMargin-RefreshAhead): the cached token, no network;
+//   - in the refresh-ahead window: the cached token, and one background refresh;
+//   - past Expiry-SafetyMargin, or missing: a refresh now, shared by concurrent callers;
+//     if the identity provider is unavailable and the cached token has not expired,
+//     that token (Stale) rather than an error.
+//
+// An error wraps idp.ErrInvalidGrant when the session is over (the entry is dropped),
+// idp.ErrUnavailable when no valid token is left, or ctx's error.
+func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Result, error) {
+	key := cacheKey(sess, scope)
+	now := c.opts.Now()
+	e, found := c.cache.Get(key)
+	if found {
+		freshUntil := e.expiry.Add(-c.opts.SafetyMargin)
+		switch {
+		case now.Before(freshUntil.Add(-c.opts.RefreshAhead)):
+			return c.result(sess, e, Hit), nil
+		case now.Before(freshUntil):
+			c.refreshInBackground(ctx, key, sess, scope, e, now)
+			return c.result(sess, e, RefreshAhead), nil
+		case c.usable(e, now) && now.UnixNano() < e.failedUntil.Load():
+			// The provider just failed: serve the valid token without waiting on it again.
+			return c.result(sess, e, Stale), nil
+		}
+	}
+	fresh, err := c.refreshNow(ctx, key, sess, scope, e)
+	if err == nil {
+		return c.result(sess, fresh, Refreshed), nil
+	}
+	if errors.Is(err, idp.ErrUnavailable) && e != nil && c.usable(e, c.opts.Now()) {
+		return c.result(sess, e, Stale), nil
+	}
+	return Result{}, err
+}
+
+// usable reports whether e's token is still accepted at now (its real expiry, no margin).
+func (c *TokenCache) usable(e *entry, now time.Time) bool { return now.Before(e.expiry) }
+
+// result builds Get's answer, surfacing e's refresh token when sess is behind it.
+func (c *TokenCache) result(sess *Session, e *entry, o Outcome) Result {
+	tok := idp.Token{AccessToken: e.access, Expiry: e.expiry}
+	if rt := newestRefreshToken(sess, e); rt != sess.RefreshToken {
+		tok.RefreshToken = rt
+	}
+	return Result{Token: tok, Outcome: o}
+}
+
+// newestRefreshToken is the refresh token to use for sess: e's when sess still holds the
+// token e's was obtained with (the rotated one never reached the cookie), else the session's
+// own, which is newer (another replica rotated it) or the same.
+func newestRefreshToken(sess *Session, e *entry) secret.String {
+	if e != nil && e.base == sess.RefreshToken {
+		return e.newest
+	}
+	return sess.RefreshToken
+}
+
+// refreshInBackground starts one refresh of key unless one was started less than
+// RefreshTimeout ago (it is still running, or failed and should not be retried on every
+// request). Its failure is logged; the next Gets keep serving e.
+func (c *TokenCache) refreshInBackground(ctx context.Context, key string, sess *Session, scope string, e *entry, now time.Time) {
+	after := e.backgroundAfter.Load()
+	if now.UnixNano() < after || !e.backgroundAfter.CompareAndSwap(after, now.Add(c.opts.RefreshTimeout).UnixNano()) {
+		return
+	}
+	c.spawn(func() {
+		if _, err := c.refreshShared(ctx, key, sess, scope, e); err != nil {
+			c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "background token refresh failed",
+				slog.String("subject", sess.Subject), slog.String("scope", scope), slog.Any("error", err))
+		}
+	})
+}
+
+// refreshNow refreshes key and waits for the result or for ctx. The refresh itself is
+// detached from ctx, so one caller giving up does not fail the others sharing it.
+func (c *TokenCache) refreshNow(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
+	type outcome struct {
+		e   *entry
+		err error
+	}
+	done := make(chan outcome, 1)
+	started := c.spawn(func() {
+		fresh, err := c.refreshShared(ctx, key, sess, scope, e)
+		done <- outcome{fresh, err}
+	})
+	if !started {
+		return nil, errClosed
+	}
+	select {
+	case o := <-done:
+		return o.e, o.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for token refresh of scope %s: %w", scope, ctx.Err())
+	}
+}
+
+// refreshShared runs one refresh of key at a time; concurrent callers share its result.
+func (c *TokenCache) refreshShared(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
+	v, err, _ := c.flight.Do(key, func() (any, error) {
+		return c.refresh(ctx, key, sess, scope, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*entry), nil
+}
+
+// refresh redeems the newest refresh token known for scope and caches the result.
+func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RefreshTimeout)
+	defer cancel()
+	base := sess.RefreshToken
+	rt := newestRefreshToken(sess, e)
+	if rt.IsEmpty() {
+		return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
+	}
+	tok, err := c.refresher.Refresh(ctx, rt, scope)
+	if err != nil {
+		switch {
+		case errors.Is(err, idp.ErrInvalidGrant):
+			c.cache.Del(key)
+		case errors.Is(err, idp.ErrUnavailable) && e != nil:
+			e.failedUntil.Store(c.opts.Now().Add(c.opts.RefreshTimeout).UnixNano())
+		}
+		return nil, fmt.Errorf("refresh token for scope %s: %w", scope, err)
+	}
+	if tok.RefreshToken.IsEmpty() {
+		// Not rotated: the token used stays the newest, and base must say so.
+		tok.RefreshToken = rt
+	}
+	return c.store(key, base, tok), nil
+}
+
+// spawn runs f in a goroutine that Close waits for; it reports false after Close.
+func (c *TokenCache) spawn(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.work.Add(1)
+	go func() {
+		defer c.work.Done()
+		f()
+	}()
+	return true
+}
