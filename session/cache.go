@@ -112,8 +112,12 @@ type TokenCache struct {
 	work   sync.WaitGroup // every refresh goroutine
 }
 
-// errClosed is returned by Get after Close.
-var errClosed = errors.New("token cache is closed")
+var (
+	// errClosed is returned by Get after Close.
+	errClosed = errors.New("token cache is closed")
+	// errNoID is returned by Get for a session without an ID.
+	errNoID = errors.New("token cache: session has no id")
+)
 
 // NewTokenCache returns a cache that refreshes through r.
 func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
@@ -148,8 +152,12 @@ func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
 	return &TokenCache{refresher: r, opts: opts, cache: cache}, nil
 }
 
-// Seed stores the access token from sign-in, so the first /auth after it is a hit.
+// Seed stores the access token from sign-in, so the first /auth after it is a hit. A session
+// without an ID is not cached (Get refuses it).
 func (c *TokenCache) Seed(sess *Session, scope string, tok idp.Token) {
+	if sess.ID == "" {
+		return
+	}
 	c.store(cacheKey(sess, scope), sess.RefreshToken, tok)
 }
 

@@ -441,6 +441,21 @@ func TestTokenCacheBackgroundFailureIsLoggedWithoutSecrets(t *testing.T) {
 	}
 }
 
+func TestTokenCacheRefusesSessionWithoutID(t *testing.T) {
+	clock := newTestClock()
+	r := newFakeRefresher(rotating(clock))
+	c := newTestCache(t, r, clock, nil)
+	sess := seededSession(clock)
+	sess.ID = ""
+	c.Seed(sess, testScope, seedToken(clock))
+	if res, err := c.Get(context.Background(), sess, testScope); !errors.Is(err, errNoID) {
+		t.Errorf("Get = %s, %v; want errNoID", res.Token.AccessToken.Reveal(), err)
+	}
+	if n := len(r.Calls()); n != 0 {
+		t.Errorf("refresher called %d times; want 0", n)
+	}
+}
+
 func TestTokenCacheForget(t *testing.T) {
 	clock := newTestClock()
 	r := newFakeRefresher(rotating(clock))

@@ -22,6 +22,10 @@ import (
 // An error wraps idp.ErrInvalidGrant when the session is over (the entry is dropped),
 // idp.ErrUnavailable when no valid token is left, or ctx's error.
 func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Result, error) {
+	if sess.ID == "" {
+		// Every id-less session would share one key, and so one user's token.
+		return Result{}, errNoID
+	}
 	key := cacheKey(sess, scope)
 	now := c.opts.Now()
 	e, found := c.cache.Get(key)
@@ -33,7 +37,7 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 		case now.Before(freshUntil):
 			c.refreshInBackground(ctx, key, sess, scope, e, now)
 			return c.result(sess, e, RefreshAhead), nil
-		case c.usable(e, now) && now.UnixNano() < e.failedUntil.Load():
+		case e.usable(now) && now.UnixNano() < e.failedUntil.Load():
 			// The provider just failed: serve the valid token without waiting on it again.
 			return c.result(sess, e, Stale), nil
 		}
@@ -42,14 +46,14 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	if err == nil {
 		return c.result(sess, fresh, Refreshed), nil
 	}
-	if errors.Is(err, idp.ErrUnavailable) && e != nil && c.usable(e, c.opts.Now()) {
+	if errors.Is(err, idp.ErrUnavailable) && e != nil && e.usable(c.opts.Now()) {
 		return c.result(sess, e, Stale), nil
 	}
 	return Result{}, err
 }
 
 // usable reports whether e's token is still accepted at now (its real expiry, no margin).
-func (c *TokenCache) usable(e *entry, now time.Time) bool { return now.Before(e.expiry) }
+func (e *entry) usable(now time.Time) bool { return now.Before(e.expiry) }
 
 // result builds Get's answer, surfacing e's refresh token when sess is behind it.
 func (c *TokenCache) result(sess *Session, e *entry, o Outcome) Result {
