@@ -15,6 +15,7 @@ func Defaults() Config {
 			Scopes:        []string{"openid", "profile", "email", "offline_access"},
 			ResourceScope: DefaultResourceScope,
 			Timeout:       10 * time.Second,
+			GraphURL:      "https://graph.microsoft.com",
 		},
 		Cookie: Cookie{Name: "_tokengate"},
 		Session: Session{

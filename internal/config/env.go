@@ -27,6 +27,10 @@ func applyEnv(c *Config, environ []string) problems {
 			ps.addErr(name, unknownEnv(name, byEnv))
 			continue
 		}
+		if k.isStructured() {
+			ps = append(ps, decodeStructuredEnv(k.field(c), name, value)...)
+			continue
+		}
 		if err := setFromEnv(c, k, value); err != nil {
 			ps.add(name, "%s: %w", k.Path, err)
 		}
@@ -37,6 +41,9 @@ func applyEnv(c *Config, environ []string) problems {
 // setFromEnv sets one key from its variable's value. Lists are comma-separated; spaces around
 // items and empty items are dropped, so "" sets an empty list.
 func setFromEnv(c *Config, k Key, value string) error {
+	if k.isStructured() {
+		return decodeStructuredEnv(k.field(c), k.Env, value).err()
+	}
 	if !k.isList() {
 		return setScalar(k.field(c), value)
 	}

@@ -59,6 +59,7 @@ func appendKeys(keys []Key, t reflect.Type, path, env string, index []int) []Key
 			keys = appendKeys(keys, f.Type, p, e, idx)
 			continue
 		}
+		// A list of mappings (dashboards) is one key: its variable holds YAML or JSON.
 		isSecret := f.Type == secretType || f.Type.Kind() == reflect.Slice && f.Type.Elem() == secretType
 		keys = append(keys, Key{Path: p, Env: EnvPrefix + e, Secret: isSecret, index: idx, typ: f.Type})
 	}
@@ -105,6 +106,10 @@ func (k Key) field(c *Config) reflect.Value {
 
 // isList reports whether the key holds a list (YAML sequence, comma-separated in env).
 func (k Key) isList() bool { return k.typ.Kind() == reflect.Slice }
+
+// isStructured reports whether the key holds a list of mappings, set from the environment
+// as YAML or JSON text.
+func (k Key) isStructured() bool { return k.isList() && k.typ.Elem().Kind() == reflect.Struct }
 
 // setList replaces the list in v with items.
 func setList(v reflect.Value, items []string) error {

@@ -20,6 +20,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "provider.scopes", Env: "TOKENGATE_PROVIDER_SCOPES"},
 		{Path: "provider.resourceScope", Env: "TOKENGATE_PROVIDER_RESOURCE_SCOPE"},
 		{Path: "provider.timeout", Env: "TOKENGATE_PROVIDER_TIMEOUT"},
+		{Path: "provider.graphURL", Env: "TOKENGATE_PROVIDER_GRAPH_URL"},
 		{Path: "cookie.name", Env: "TOKENGATE_COOKIE_NAME"},
 		{Path: "cookie.domain", Env: "TOKENGATE_COOKIE_DOMAIN"},
 		{Path: "cookie.secrets", Env: "TOKENGATE_COOKIE_SECRETS", Secret: true},
@@ -35,6 +36,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "headers.passAccessToken", Env: "TOKENGATE_HEADERS_PASS_ACCESS_TOKEN"},
 		{Path: "log.level", Env: "TOKENGATE_LOG_LEVEL"},
 		{Path: "log.format", Env: "TOKENGATE_LOG_FORMAT"},
+		{Path: "dashboards", Env: "TOKENGATE_DASHBOARDS"},
 	}
 	var got []Key
 	envs := make(map[string]bool)
@@ -83,6 +85,7 @@ func TestEnvWords(t *testing.T) {
 func TestKeysAcceptValues(t *testing.T) {
 	samples := map[string]string{
 		"time.Duration": "90s", "bool": "true", "int64": "1048576",
+		"[]config.Dashboard": `[{"name": "x", "hosts": ["x.example.com"], "headers": {"X-A": "${user}"}}]`,
 	}
 	for _, k := range Keys() {
 		t.Run(k.Path, func(t *testing.T) {

@@ -34,6 +34,59 @@ type Config struct {
 	ForwardAuth ForwardAuth `yaml:"forwardAuth"`
 	Headers     Headers     `yaml:"headers"`
 	Log         Log         `yaml:"log"`
+
+	// Dashboards are the protected applications, each with its hosts, token, headers and
+	// allow-lists. Empty means one default profile: the resource token in Authorization and
+	// the X-Auth-Request-* headers chosen under headers.
+	Dashboards []Dashboard `yaml:"dashboards"`
+}
+
+// Dashboard is one protected application. Fields left empty take the preset's value.
+type Dashboard struct {
+	// Name identifies the profile in pages, logs and metrics.
+	Name string `yaml:"name"`
+	// Preset fills in the token and headers of a known dashboard: headlamp,
+	// kubernetes-dashboard, headlamp-proxy-auth, grafana, structured-auth.
+	Preset string `yaml:"preset"`
+	// Hosts are exact host names or "*.suffix" wildcards this profile answers for.
+	Hosts []string `yaml:"hosts"`
+	// Default makes this profile answer for hosts no profile lists (at most one).
+	Default bool `yaml:"default"`
+	// Token chooses what the dashboard receives.
+	Token DashboardToken `yaml:"token"`
+	// Headers are the response headers /auth sends for this dashboard, by name; values may
+	// use ${token}, ${user}, ${email}, ${name}, ${preferred_username}, ${groups}, ${oid}.
+	// They are merged over the preset's; an empty value removes a preset header.
+	Headers map[string]string `yaml:"headers"`
+	// AllowedGroups, AllowedUsers and AllowedEmailDomains admit a user who matches any of
+	// the lists that are set; with none set every signed-in user is admitted.
+	AllowedGroups       []string `yaml:"allowedGroups"`
+	AllowedUsers        []string `yaml:"allowedUsers"`
+	AllowedEmailDomains []string `yaml:"allowedEmailDomains"`
+	// GraphGroupLookup resolves group membership through Microsoft Graph when Entra sent
+	// the groups overage claim instead of the groups (more than 200).
+	GraphGroupLookup bool `yaml:"graphGroupLookup"`
+	// BearerPassThrough accepts requests that carry their own bearer JWT from one of these
+	// issuers (CLIs, scripts) and passes it through unchanged. Empty: off.
+	BearerPassThrough []BearerIssuer `yaml:"bearerPassThrough"`
+}
+
+// DashboardToken chooses the token a dashboard receives.
+type DashboardToken struct {
+	// Kind is access_token, id_token or none.
+	Kind string `yaml:"kind"`
+	// Scopes name the one resource of an access token, e.g. api://my-api/.default.
+	Scopes string `yaml:"scopes"`
+}
+
+// BearerIssuer is an issuer whose tokens a dashboard accepts as they are.
+type BearerIssuer struct {
+	// IssuerURL is the token's iss, e.g. https://sts.windows.net/<tenant>/.
+	IssuerURL string `yaml:"issuerURL"`
+	// JWKSURL is where its keys are; empty means OIDC discovery on IssuerURL.
+	JWKSURL string `yaml:"jwksURL"`
+	// Audiences accepted in aud, e.g. the AKS server app id.
+	Audiences []string `yaml:"audiences"`
 }
 
 // Provider describes the OIDC identity provider and our client registration with it.
@@ -55,6 +108,9 @@ type Provider struct {
 	ResourceScope string `yaml:"resourceScope"`
 	// Timeout bounds every call to the provider (discovery, token, JWKS). Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// GraphURL is Microsoft Graph, used only to resolve groups overage. Default
+	// https://graph.microsoft.com.
+	GraphURL string `yaml:"graphURL"`
 }
 
 // Cookie configures the sealed session cookie.

@@ -40,6 +40,10 @@ func (c *Config) Validate() error {
 	c.validateProvider(&ps)
 	c.validateCookie(&ps, public)
 	c.validateTimes(&ps)
+	c.validateDashboards(&ps)
+	if _, err := parseWebURL(c.Provider.GraphURL, "https://graph.microsoft.com"); err != nil {
+		ps.addErr("provider.graphURL", err)
+	}
 	if !slices.Contains([]string{ModeAuto, ModeIngressNginx, ModeTraefik, ModeCaddy}, c.ForwardAuth.Mode) {
 		ps.add("forwardAuth.mode", "%q is not one of auto, ingress-nginx, traefik, caddy", c.ForwardAuth.Mode)
 	}

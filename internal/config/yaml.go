@@ -83,9 +83,15 @@ func decodeValue(node *yaml.Node, v reflect.Value, path string, ps *problems) {
 			return
 		}
 		decodeStruct(node, v, path, ps)
+	case reflect.Map:
+		decodeMap(node, v, path, ps)
 	case reflect.Slice:
 		if node.Kind != yaml.SequenceNode {
 			ps.add(path, "line %d: want a list, got %s", node.Line, kindName(node))
+			return
+		}
+		if v.Type().Elem().Kind() == reflect.Struct {
+			decodeStructList(node, v, path, ps)
 			return
 		}
 		items := make([]string, 0, len(node.Content))
@@ -171,4 +177,60 @@ func orRoot(path string) string {
 		return "the top level"
 	}
 	return path
+}
+
+// decodeStructList decodes a sequence of mappings into a list of structs, each item's keys
+// reported as path[i].key.
+func decodeStructList(node *yaml.Node, v reflect.Value, path string, ps *problems) {
+	list := reflect.MakeSlice(v.Type(), len(node.Content), len(node.Content))
+	for i, item := range node.Content {
+		decodeValue(item, list.Index(i), fmt.Sprintf("%s[%d]", path, i), ps)
+	}
+	v.Set(list)
+}
+
+// decodeMap decodes a mapping of single values into a map[string]string (header names to
+// templates); a duplicate key is a problem, as in structs.
+func decodeMap(node *yaml.Node, v reflect.Value, path string, ps *problems) {
+	if node.Kind != yaml.MappingNode {
+		ps.add(path, "line %d: want a mapping, got %s", node.Line, kindName(node))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(node.Content)/2)
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		kn, vn := node.Content[i], node.Content[i+1]
+		p := joinPath(path, kn.Value)
+		if kn.Kind != yaml.ScalarNode || vn.Kind != yaml.ScalarNode {
+			ps.add(p, "line %d: want name: value", kn.Line)
+			continue
+		}
+		if m.MapIndex(reflect.ValueOf(kn.Value)).IsValid() {
+			ps.add(p, "line %d: duplicate key", kn.Line)
+			continue
+		}
+		value := vn.Value
+		if isNull(vn) {
+			value = ""
+		}
+		m.SetMapIndex(reflect.ValueOf(kn.Value), reflect.ValueOf(value))
+	}
+	v.Set(m)
+}
+
+// decodeStructuredEnv sets a list-of-mappings key from an environment variable holding YAML
+// or JSON (JSON is YAML), with the same strict rules as the file.
+func decodeStructuredEnv(v reflect.Value, name, value string) problems {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &doc); err != nil {
+		return problems{{Key: name, Err: errors.New("not valid YAML or JSON")}}
+	}
+	root := &doc
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		root = doc.Content[0]
+	}
+	var ps problems
+	if !isNull(root) {
+		decodeValue(root, v, name, &ps)
+	}
+	return ps
 }
