@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// tokengateOptions are the settings a scenario group varies.
+type tokengateOptions struct {
+	IssuerURL    string
+	ClientID     string
+	Mode         string        // forwardAuth.mode
+	SafetyMargin time.Duration // token.safetyMargin
+	RefreshAhead time.Duration // token.refreshAhead
+}
+
+// tokengateConfig is the configuration file of the tokengate under test. Secrets come from
+// files, as they would from a mounted Kubernetes Secret.
+var tokengateConfig = template.Must(template.New("tokengate.yaml").Parse(`
+publicURL: https://auth.example.test
+listen: {{.Listen}}
+allowedRedirectDomains: [".example.test"]
+provider:
+  issuerURL: {{.IssuerURL}}
+  clientID: {{.ClientID}}
+  clientSecretFile: {{.ClientSecretFile}}
+  timeout: 5s
+cookie:
+  name: _tokengate
+  domain: .example.test
+  secretFiles: [{{.CookieSecretFile}}]
+token:
+  safetyMargin: {{.SafetyMargin}}
+  refreshAhead: {{.RefreshAhead}}
+forwardAuth:
+  mode: {{.Mode}}
+log:
+  level: debug
+  format: text
+`))
+
+// startTokengate writes the configuration and runs the tokengate binary on a free port,
+// returning its base URL once /readyz answers 200 (provider discovery done). The cookie
+// keys are returned so tests can open the session cookie the browser holds.
+func startTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) (baseURL string, cookieKey []byte) {
+	t.Helper()
+	cookieKey = make([]byte, 32)
+	_, _ = rand.Read(cookieKey) // crypto/rand.Read never fails on supported platforms
+	secretFile := filepath.Join(dir, "client-secret")
+	keyFile := filepath.Join(dir, "cookie-secret")
+	writeFile(t, secretFile, clientSecret+"\n", 0o600)
+	writeFile(t, keyFile, base64.StdEncoding.EncodeToString(cookieKey)+"\n", 0o600)
+
+	listen := hostPort(freePort(t))
+	var cfg strings.Builder
+	err := tokengateConfig.Execute(&cfg, struct {
+		tokengateOptions
+		Listen, ClientSecretFile, CookieSecretFile string
+	}{o, listen, secretFile, keyFile})
+	if err != nil {
+		t.Fatalf("render tokengate config: %v", err)
+	}
+	cfgFile := filepath.Join(dir, "tokengate.yaml")
+	writeFile(t, cfgFile, cfg.String(), 0o600)
+
+	cmd := exec.Command(tokengateBin, "serve", "--config", cfgFile)
+	cmd.Env = withoutTokengateEnv(os.Environ())
+	p := startProcess(t, "tokengate", dir, cmd)
+	baseURL = "http://" + listen
+	client := &http.Client{Timeout: 2 * time.Second}
+	p.waitReady(t, func() error {
+		resp, err := client.Get(baseURL + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return statusErr("tokengate /readyz", resp.StatusCode, http.StatusOK)
+	})
+	return baseURL, cookieKey
+}
+
+// withoutTokengateEnv drops TOKENGATE_* variables (TOKENGATE_E2E among them): tokengate
+// refuses a TOKENGATE_ variable that names no configuration key, and the test's own
+// settings must not leak into the service's configuration.
+func withoutTokengateEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "TOKENGATE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+func durationOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+func mustf(t *testing.T, err error, format string, args ...any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
+	}
+}
