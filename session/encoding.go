@@ -16,12 +16,16 @@ import (
 //	version byte
 //	ID, Subject, TenantID, Issuer, Name, PreferredUsername, Email, SID, RefreshToken: strings
 //	CreatedAt, ExpiresAt: varint Unix seconds, uvarint nanoseconds
+//	flags: uvarint, bit 0 = GroupsOverage
 //	group count: uvarint, then per group a tag byte and either
 //	  groupGUID: 16 bytes of a canonical lower-case GUID (Entra object ids: 36 chars → 16)
 //	  groupRaw:  a string
 //
 // A string is a uvarint length and the bytes.
 const encodingVersion byte = 1
+
+// flagGroupsOverage marks a session whose groups claim was replaced by Entra's overage pointer.
+const flagGroupsOverage = 1 << 0
 
 const (
 	groupRaw  byte = 0
@@ -42,6 +46,11 @@ func encodeSession(dst []byte, s *Session) []byte {
 	}
 	dst = appendTime(dst, s.CreatedAt)
 	dst = appendTime(dst, s.ExpiresAt)
+	var flags uint64
+	if s.GroupsOverage {
+		flags |= flagGroupsOverage
+	}
+	dst = binary.AppendUvarint(dst, flags)
 	dst = binary.AppendUvarint(dst, uint64(len(s.Groups)))
 	for _, g := range s.Groups {
 		if guid, ok := parseGUID(g); ok {
@@ -86,6 +95,11 @@ func decodeSession(data []byte) (*Session, error) {
 		CreatedAt:         d.time(),
 		ExpiresAt:         d.time(),
 	}
+	flags := d.uvarint()
+	if flags&^flagGroupsOverage != 0 {
+		d.fail("unknown flags")
+	}
+	s.GroupsOverage = flags&flagGroupsOverage != 0
 	s.Groups = d.groups()
 	if d.err != nil {
 		return nil, fmt.Errorf("decode session: %w", d.err)

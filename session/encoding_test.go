@@ -32,6 +32,7 @@ func TestSessionEncodingRoundTrip(t *testing.T) {
 		{name: "200 groups", sess: many},
 		{name: "mixed groups", sess: mixed},
 		{name: "before 1970", sess: &Session{ID: "x", CreatedAt: time.Date(1901, 1, 1, 0, 0, 0, 1, time.UTC)}},
+		{name: "groups overage", sess: &Session{ID: "x", GroupsOverage: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

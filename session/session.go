@@ -28,6 +28,9 @@ type Session struct {
 	Name, PreferredUsername, Email string
 	// Groups are the group object ids from the id_token (or resolved after an overage).
 	Groups []string
+	// GroupsOverage is true when Entra sent a pointer to Graph instead of the groups (more
+	// than 200): Groups is then incomplete, and allow-lists by group need a Graph lookup.
+	GroupsOverage bool
 	// SID is the id_token's sid, which front-channel logout names.
 	SID string
 	// RefreshToken is the newest refresh token known when the session was last saved.
