@@ -8,15 +8,20 @@ import (
 	"text/template"
 )
 
+// caddyCopyHeaders are the headers copied from a 2xx /auth answer onto the request. Only
+// headers tokengate always sends belong here: Caddy 2.6.2's copy_headers sets a header that
+// /auth left out to the literal text "{http.reverse_proxy.header.<Name>}". So
+// X-Auth-Request-Groups is listed only with headers.passGroups on (off in these tests).
+var caddyCopyHeaders = []string{"Authorization", "X-Auth-Request-User", "X-Auth-Request-Email"}
+
 // caddySite is one protected host in the Caddyfile.
 type caddySite struct {
 	Host     string // site address host
 	Upstream string // host:port of the dashboard
-	// StripIdentity deletes the client's copies of the copy_headers names before
-	// forward_auth runs. Caddy 2.6's copy_headers only sets a header when /auth returned it,
-	// so a header tokengate leaves out (X-Auth-Request-Groups without headers.passGroups)
-	// would otherwise reach the dashboard as the client forged it; later Caddy releases
-	// delete it themselves.
+	// StripIdentity deletes the client's X-Auth-Request-* headers before forward_auth
+	// runs. copy_headers replaces only the headers it lists (and, before Caddy's fix, only
+	// those /auth returned), so any other X-Auth-Request-* header the client sent — here
+	// X-Auth-Request-Groups — would reach the dashboard as forged.
 	StripIdentity bool
 }
 
@@ -68,7 +73,7 @@ func startCaddy(t *testing.T, dir, tokengate string, sites []caddySite, ready fu
 		"KeyFile":     testPKI.KeyFile,
 		"Tokengate":   tokengate,
 		"Sites":       sites,
-		"CopyHeaders": strings.Join(authResponseHeaders, " "),
+		"CopyHeaders": strings.Join(caddyCopyHeaders, " "),
 	})
 	mustf(t, err, "render Caddyfile")
 	confFile := filepath.Join(dir, "Caddyfile")
