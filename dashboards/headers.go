@@ -1,0 +1,121 @@
+package dashboards
+
+import (
+	"fmt"
+	"net/textproto"
+	"strings"
+)
+
+// field is one value a header template may use.
+type field int
+
+const (
+	literal field = iota
+	fieldToken
+	fieldUser
+	fieldEmail
+	fieldName
+	fieldPreferredUsername
+	fieldGroups
+	fieldOID
+)
+
+var placeholders = map[string]field{
+	"token": fieldToken, "user": fieldUser, "email": fieldEmail, "name": fieldName,
+	"preferred_username": fieldPreferredUsername, "groups": fieldGroups, "oid": fieldOID,
+}
+
+// segment is a piece of a compiled template: a literal or a field.
+type segment struct {
+	field field
+	text  string
+}
+
+// Header is one response header of a profile, compiled once so that /auth only concatenates.
+type Header struct {
+	Name     string // canonical form
+	segments []segment
+}
+
+// compileHeader parses "Bearer ${token}" into segments. Unknown placeholders are errors:
+// a typo would otherwise send an empty identity to the dashboard.
+func compileHeader(name, template string) (Header, error) {
+	h := Header{Name: textproto.CanonicalMIMEHeaderKey(name)}
+	rest := template
+	for rest != "" {
+		start := strings.Index(rest, "${")
+		if start < 0 {
+			h.segments = append(h.segments, segment{text: rest})
+			break
+		}
+		if start > 0 {
+			h.segments = append(h.segments, segment{text: rest[:start]})
+		}
+		end := strings.IndexByte(rest[start:], '}')
+		if end < 0 {
+			return Header{}, fmt.Errorf("unclosed ${ in %q", template)
+		}
+		name := rest[start+2 : start+end]
+		f, ok := placeholders[name]
+		if !ok {
+			return Header{}, fmt.Errorf("unknown placeholder ${%s}; use ${token}, ${user}, ${email}, ${name}, ${preferred_username}, ${groups} or ${oid}", name)
+		}
+		h.segments = append(h.segments, segment{field: f})
+		rest = rest[start+end+1:]
+	}
+	for _, s := range h.segments {
+		if s.field == literal && strings.ContainsAny(s.text, "\r\n\x00") {
+			return Header{}, fmt.Errorf("control characters in %q", template)
+		}
+	}
+	return h, nil
+}
+
+// usesToken reports whether the header carries the token.
+func (h Header) usesToken() bool {
+	for _, s := range h.segments {
+		if s.field == fieldToken {
+			return true
+		}
+	}
+	return false
+}
+
+// render builds the value. A header whose every field is empty renders empty and is not
+// sent: "Bearer " without a token or an empty user helps nobody.
+func (h Header) render(u *User, token string) string {
+	if len(h.segments) == 1 && h.segments[0].field != literal {
+		return clean(u.value(h.segments[0].field, token))
+	}
+	var b strings.Builder
+	anyField, anyValue := false, false
+	for _, s := range h.segments {
+		if s.field == literal {
+			b.WriteString(s.text)
+			continue
+		}
+		anyField = true
+		if v := u.value(s.field, token); v != "" {
+			anyValue = true
+			b.WriteString(v)
+		}
+	}
+	if anyField && !anyValue {
+		return ""
+	}
+	return clean(b.String())
+}
+
+// clean drops characters that cannot travel in a header value. Claims come from the
+// identity provider, but a display name is typed by people.
+func clean(v string) string {
+	if strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) < 0 {
+		return v
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, v)
+}
