@@ -10,7 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -22,49 +24,101 @@ func (s *server) auth(c *gin.Context) {
 		s.fail(c, errorf(http.StatusBadRequest, err.Error(), nil))
 		return
 	}
+	if fwd.Navigation {
+		c.Set(navigationKey, true)
+	}
+	profile, ok := s.Dashboards.Match(fwd.Host)
+	if !ok {
+		s.fail(c, errorf(http.StatusForbidden, "no dashboard is configured for host "+fwd.Host, nil))
+		return
+	}
 	sess, err := s.Sessions.Load(c.Request)
 	if err != nil {
+		if len(profile.BearerPassThrough) > 0 && s.passThrough(c, profile) {
+			return
+		}
 		s.unauthenticated(c, fwd, err)
 		return
 	}
-	scope := s.Config.Provider.ResourceScope
-	res, err := s.Tokens.Get(c.Request.Context(), sess, scope)
-	if err != nil {
-		s.tokenFailed(c, fwd, err)
+	user := userOf(sess)
+	if !s.admitted(c, profile, sess, &user) {
 		return
 	}
-	if newRT := res.Token.RefreshToken; !newRT.IsEmpty() && newRT != sess.RefreshToken {
-		// The provider rotated the refresh token: keep the new one in the cookie.
-		// ingress-nginx relays only the first Set-Cookie of an auth answer, which is
-		// why the store keeps a session in one cookie whenever it fits.
-		updated := *sess
-		updated.RefreshToken = newRT
-		if err := s.Sessions.Save(c.Writer, c.Request, &updated); err != nil {
-			s.Logger.WarnContext(c.Request.Context(), "could not write the rotated refresh token", "error", err)
+	var token string
+	var res session.Result
+	if profile.Token != dashboards.NoToken {
+		res, err = s.Tokens.Get(c.Request.Context(), sess, tokenScope(profile))
+		if err != nil {
+			s.tokenFailed(c, fwd, tokenScope(profile), err)
+			return
 		}
+		s.keepRotated(c, sess, res)
+		token = res.Token.AccessToken.Reveal()
 	}
 	h := c.Writer.Header()
-	h["Authorization"] = []string{"Bearer " + res.Token.AccessToken.Reveal()}
-	setIfPresent(h, "X-Auth-Request-User", firstNonEmpty(sess.PreferredUsername, sess.Email, sess.Subject))
-	setIfPresent(h, "X-Auth-Request-Email", sess.Email)
-	setIfPresent(h, "X-Auth-Request-Preferred-Username", sess.PreferredUsername)
-	if s.Config.Headers.PassGroups {
-		setIfPresent(h, "X-Auth-Request-Groups", strings.Join(sess.Groups, ","))
-	}
-	if s.Config.Headers.PassAccessToken {
-		h["X-Auth-Request-Access-Token"] = []string{res.Token.AccessToken.Reveal()}
-	}
+	profile.WriteHeaders(func(name, value string) { h[name] = []string{value} }, &user, token)
 	h["Cache-Control"] = []string{"no-store"}
 	if ttl := s.Config.ForwardAuth.CacheTTL; ttl > 0 {
-		h["X-Accel-Expires"] = []string{strconv.Itoa(s.cacheSeconds(res, ttl))}
+		h["X-Accel-Expires"] = []string{strconv.Itoa(s.cacheSeconds(profile, res, ttl))}
 	}
 	c.Status(http.StatusOK)
 }
 
+// admitted applies the profile's policy before any token is fetched. A refusal is a 403 that
+// keeps the session: one dashboard saying no never signs the user out of the others.
+func (s *server) admitted(c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User) bool {
+	decision := profile.Admit(user)
+	if decision.NeedGroups && s.Groups != nil {
+		groups, rotated, err := s.Groups.Groups(c.Request.Context(), sess)
+		if err != nil {
+			s.fail(c, errorf(http.StatusServiceUnavailable, "could not read your group memberships from Microsoft Graph; retry shortly", err))
+			return false
+		}
+		if !rotated.IsEmpty() && rotated != sess.RefreshToken {
+			s.saveRefreshToken(c, sess, rotated)
+		}
+		decision = profile.AdmitGroups(user, groups)
+	}
+	if !decision.Allowed {
+		s.Logger.InfoContext(c.Request.Context(), "access denied", "dashboard", profile.Name, "user", user.Login(), "subject", sess.Subject)
+		s.fail(c, errorf(http.StatusForbidden, decision.Reason, nil))
+		return false
+	}
+	return true
+}
+
+// tokenScope is the cache scope of the token a profile sends.
+func tokenScope(p *dashboards.Profile) string {
+	if p.Token == dashboards.IDToken {
+		return idp.IDTokenScope
+	}
+	return p.Scope
+}
+
+// keepRotated writes a rotated refresh token back into the cookie. ingress-nginx relays only
+// the first Set-Cookie of an auth answer, which is why the store keeps a session in one
+// cookie whenever it fits.
+func (s *server) keepRotated(c *gin.Context, sess *session.Session, res session.Result) {
+	if newRT := res.Token.RefreshToken; !newRT.IsEmpty() && newRT != sess.RefreshToken {
+		s.saveRefreshToken(c, sess, newRT)
+	}
+}
+
+func (s *server) saveRefreshToken(c *gin.Context, sess *session.Session, rt secret.String) {
+	updated := *sess
+	updated.RefreshToken = rt
+	if err := s.Sessions.Save(c.Writer, c.Request, &updated); err != nil {
+		s.Logger.WarnContext(c.Request.Context(), "could not write the rotated refresh token", "error", err)
+	}
+}
+
 // cacheSeconds is how long an NGINX auth cache may keep this answer: at most ttl, and never
-// past the point where the cache would stop serving the token itself. Tokens served while
-// the provider is down are never cached: the next request should try again.
-func (s *server) cacheSeconds(res session.Result, ttl time.Duration) int {
+// past the point where the token cache would stop serving the token itself. Tokens served
+// while the provider is down, and answers that rotate the cookie, are never cached.
+func (s *server) cacheSeconds(p *dashboards.Profile, res session.Result, ttl time.Duration) int {
+	if p.Token == dashboards.NoToken {
+		return int(ttl / time.Second)
+	}
 	if res.Outcome == session.Stale || !res.Token.RefreshToken.IsEmpty() {
 		return 0
 	}
@@ -77,7 +131,7 @@ func (s *server) cacheSeconds(res session.Result, ttl time.Duration) int {
 // answer to the browser, so a page navigation gets the redirect from us. XHR gets 401 always,
 // since a redirect to a login page is useless to a script.
 func (s *server) unauthenticated(c *gin.Context, fwd ForwardRequest, cause error) {
-	if fwd.Proxy != "ingress-nginx" && fwd.Navigation {
+	if fwd.Proxy != ProxyIngressNginx && fwd.Navigation {
 		c.Header("Cache-Control", "no-store")
 		c.Redirect(http.StatusFound, s.signInURL+"?rd="+url.QueryEscape(fwd.URL()))
 		c.Abort()
@@ -87,15 +141,15 @@ func (s *server) unauthenticated(c *gin.Context, fwd ForwardRequest, cause error
 	s.fail(c, errorf(http.StatusUnauthorized, "not signed in", cause))
 }
 
-// tokenFailed maps a failure to get an access token to the proxy's answer.
-func (s *server) tokenFailed(c *gin.Context, fwd ForwardRequest, err error) {
+// tokenFailed maps a failure to get a token for scope to the proxy's answer.
+func (s *server) tokenFailed(c *gin.Context, fwd ForwardRequest, scope string, err error) {
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant):
 		// The refresh token is dead (revoked, expired, sign-in frequency): the session is over.
 		s.Sessions.Clear(c.Writer, c.Request)
 		s.unauthenticated(c, fwd, err)
 	case errors.Is(err, idp.ErrConsentRequired):
-		s.fail(c, errorf(http.StatusForbidden, "the identity provider requires consent for "+s.Config.Provider.ResourceScope+"; ask an administrator to grant admin consent", err))
+		s.fail(c, errorf(http.StatusForbidden, "the identity provider requires consent for "+scope+"; ask an administrator to grant admin consent", err))
 	case errors.Is(err, idp.ErrInvalidClient):
 		s.fail(c, errorf(http.StatusServiceUnavailable, "the identity provider rejected tokengate's client credentials; the operator must fix them", err))
 	default:
@@ -103,17 +157,20 @@ func (s *server) tokenFailed(c *gin.Context, fwd ForwardRequest, err error) {
 	}
 }
 
-func setIfPresent(h http.Header, key, value string) {
-	if value != "" {
-		h[key] = []string{value}
+// userOf is the view of the session the dashboards package decides on.
+func userOf(sess *session.Session) dashboards.User {
+	return dashboards.User{
+		OID: sess.Subject, Name: sess.Name, PreferredUsername: sess.PreferredUsername,
+		Email: sess.Email, Groups: sess.Groups, GroupsOverage: sess.GroupsOverage,
 	}
 }
 
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
+// bearerOf returns the token of an "Authorization: Bearer …" header.
+func bearerOf(r *http.Request) (string, bool) {
+	v := r.Header.Get("Authorization")
+	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
+		return "", false
 	}
-	return ""
+	tok := strings.TrimSpace(v[7:])
+	return tok, tok != ""
 }

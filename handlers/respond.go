@@ -49,7 +49,7 @@ func (s *server) fail(c *gin.Context, err error) {
 		s.Logger.DebugContext(ctx, "request refused", attrs...)
 	}
 	c.Header("Cache-Control", "no-store")
-	if wantsHTML(c.Request) {
+	if wantsHTML(c) {
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		c.Status(he.status)
 		_ = errorPage.Execute(c.Writer, pageData{Status: he.status, Title: http.StatusText(he.status), Reason: he.reason, Retry: he.retry})
@@ -61,11 +61,16 @@ func (s *server) fail(c *gin.Context, err error) {
 	c.Abort()
 }
 
-// wantsHTML is true for browser page loads of tokengate's own pages. /auth answers go to
-// the proxy and are never HTML.
-func wantsHTML(r *http.Request) bool {
+// navigationKey marks an /auth request for a browser page navigation: Traefik and Caddy
+// show our answer to the person, so a refusal there is a page.
+const navigationKey = "tokengate.navigation"
+
+// wantsHTML is true for browser page loads of tokengate's own pages, and for /auth answers
+// to a page navigation.
+func wantsHTML(c *gin.Context) bool {
+	r := c.Request
 	if r.URL.Path == "/auth" || r.URL.Path == "/oauth2/auth" {
-		return false
+		return c.GetBool(navigationKey)
 	}
 	switch r.Header.Get("Sec-Fetch-Mode") {
 	case "navigate":

@@ -11,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -39,6 +41,19 @@ type TokenSource interface {
 	Forget(s *session.Session, scope string)
 }
 
+// GroupResolver reads the complete group list of a session whose token carried Entra's
+// groups overage claim. rotated is non-empty when getting a Graph token rotated the refresh
+// token; the caller saves it.
+type GroupResolver interface {
+	Groups(ctx context.Context, s *session.Session) (groups []string, rotated secret.String, err error)
+}
+
+// BearerVerifier checks a caller's own bearer JWT against a profile's trusted issuers.
+// Errors wrap idp.ErrUnavailable when the issuer's keys cannot be fetched.
+type BearerVerifier interface {
+	Verify(ctx context.Context, raw string) (idp.Identity, error)
+}
+
 var (
 	_ IdentityProvider = (*idp.Client)(nil)
 	_ SessionStore     = (*session.CookieStore)(nil)
@@ -52,6 +67,12 @@ type Deps struct {
 	Ready    func() bool // provider discovery loaded
 	Sessions SessionStore
 	Tokens   TokenSource
+	// Dashboards picks the profile of each request by host.
+	Dashboards *dashboards.Set
+	// Groups resolves groups overage; nil refuses overage users of group allow-lists.
+	Groups GroupResolver
+	// PassThrough verifies callers' own bearer tokens, by profile name.
+	PassThrough map[string]BearerVerifier
 	// Codec seals the short-lived sign-in (CSRF) cookies.
 	Codec  *session.Codec
 	Logger *slog.Logger

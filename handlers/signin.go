@@ -91,6 +91,12 @@ func (s *server) callback(c *gin.Context) {
 		return
 	}
 	s.Tokens.Seed(sess, s.Config.Provider.ResourceScope, signIn.Token)
+	if !signIn.Token.IDToken.IsEmpty() {
+		// Profiles for AKS structured authentication send the id_token itself.
+		s.Tokens.Seed(sess, idp.IDTokenScope, idp.Token{
+			AccessToken: signIn.Token.IDToken, RefreshToken: signIn.Token.RefreshToken, Expiry: signIn.IDTokenExpiry,
+		})
+	}
 	s.Logger.InfoContext(c.Request.Context(), "signed in", "user", sess.PreferredUsername, "subject", sess.Subject, "groups", len(sess.Groups))
 	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusFound, pending.Redirect)
@@ -139,6 +145,7 @@ func (s *server) newSession(signIn *idp.SignIn) (*session.Session, error) {
 		PreferredUsername: ident.PreferredUsername,
 		Email:             ident.Email,
 		Groups:            ident.Groups,
+		GroupsOverage:     ident.GroupsOverage,
 		SID:               ident.SID,
 		RefreshToken:      signIn.Token.RefreshToken,
 		CreatedAt:         now,

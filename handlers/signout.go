@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/session"
 )
 
 // signOut ends the session: GET or POST /oauth2/sign_out?rd=<url>. It clears every cookie
@@ -13,7 +16,7 @@ import (
 func (s *server) signOut(c *gin.Context) {
 	rd := s.redirects.Safe(c.Query("rd"))
 	if sess, err := s.Sessions.Load(c.Request); err == nil {
-		s.Tokens.Forget(sess, s.Config.Provider.ResourceScope)
+		s.forgetTokens(sess)
 		s.Logger.InfoContext(c.Request.Context(), "signed out", "user", sess.PreferredUsername, "subject", sess.Subject)
 	}
 	s.Sessions.Clear(c.Writer, c.Request)
@@ -32,4 +35,14 @@ func (s *server) absolute(rd string) string {
 		return s.Config.PublicURL + rd
 	}
 	return rd
+}
+
+// forgetTokens drops every token the session may have in the cache: one per profile scope,
+// the id_token, and the one of the sign-in.
+func (s *server) forgetTokens(sess *session.Session) {
+	s.Tokens.Forget(sess, s.Config.Provider.ResourceScope)
+	s.Tokens.Forget(sess, idp.IDTokenScope)
+	for _, scope := range s.Dashboards.AccessScopes() {
+		s.Tokens.Forget(sess, scope)
+	}
 }

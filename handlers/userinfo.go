@@ -37,8 +37,9 @@ func (s *server) userinfo(c *gin.Context) {
 		s.fail(c, errorf(http.StatusUnauthorized, "not signed in", err))
 		return
 	}
+	user := userOf(sess)
 	info := userInfo{
-		User:              firstNonEmpty(sess.PreferredUsername, sess.Email, sess.Subject),
+		User:              user.Login(),
 		Subject:           sess.Subject,
 		TenantID:          sess.TenantID,
 		Name:              sess.Name,

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -107,9 +108,11 @@ func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 	idpSrv := httptest.NewServer(nil)
 	t.Cleanup(idpSrv.Close)
 	h.auth = httptest.NewUnstartedServer(nil)
+	h.auth.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short at Close
 	h.auth.StartTLS()
 	t.Cleanup(h.auth.Close)
 	h.dashboard = httptest.NewUnstartedServer(nil)
+	h.dashboard.Config.ErrorLog = log.New(io.Discard, "", 0)
 	h.dashboard.StartTLS()
 	t.Cleanup(h.dashboard.Close)
 

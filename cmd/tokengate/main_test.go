@@ -25,6 +25,21 @@ func TestRunCommands(t *testing.T) {
 	if err := os.WriteFile(unknownKey, []byte("publicURL: https://auth.example.com\nproviderr: {}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badPreset := filepath.Join(dir, "preset.yaml")
+	if err := os.WriteFile(badPreset, []byte(`publicURL: https://auth.example.com
+provider:
+  issuerURL: https://login.microsoftonline.com/t/v2.0
+  clientID: x
+  clientSecret: s
+cookie:
+  secrets: [AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=]
+dashboards:
+  - name: grafana
+    preset: graphana
+    hosts: [grafana.example.com]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -41,6 +56,7 @@ func TestRunCommands(t *testing.T) {
 			wantOut:    []string{"publicURL", "provider.issuerURL", "cookie.secrets[0]"},
 			notWantOut: []string{"s3cr3t-value", "c2hvcnQ="},
 		},
+		{name: "unknown preset", args: []string{"serve", "--config", badPreset}, wantCode: exitUsage, wantOut: []string{`dashboards[0].preset: unknown preset "graphana"`}},
 		{name: "unknown key", args: []string{"serve", "--config", unknownKey}, wantCode: exitUsage, wantOut: []string{"providerr"}},
 		{name: "missing file", args: []string{"serve", "--config", filepath.Join(dir, "nope.yaml")}, wantCode: exitUsage, wantOut: []string{"nope.yaml"}},
 	}

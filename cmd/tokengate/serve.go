@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/handlers"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/idp"
@@ -34,14 +35,14 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	a, err := newApp(cfg, logger, time.Now, &http.Client{Timeout: cfg.Provider.Timeout})
 	if err != nil {
-		ln.Close()
 		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		a.tokens.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	logger.Info("tokengate listening", "version", version, "address", ln.Addr().String(), "public_url", cfg.PublicURL)
 	return a.serve(ctx, ln)
@@ -60,6 +61,10 @@ type app struct {
 // newApp wires tokengate. outbound makes every call to the identity provider and must carry a
 // timeout.
 func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbound *http.Client) (*app, error) {
+	profiles, err := dashboards.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
+	}
 	keys, err := cfg.CookieKeys()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
@@ -95,7 +100,7 @@ func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbo
 	store := session.NewCookieStore(codec, session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain})
 	h := handlers.New(handlers.Deps{
 		Config: cfg, IdP: client, Ready: client.Ready, Sessions: store, Tokens: tokens,
-		Codec: codec, Logger: logger, Now: now,
+		Dashboards: profiles, Codec: codec, Logger: logger, Now: now,
 	})
 	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, handler: h}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -61,6 +62,7 @@ type discovery struct {
 	tokenURL    string
 	endSession  string
 	oidcScopes  []string // SignInScopes without the resource, sent with every refresh
+	resource    string   // the sign-in's one resource scope
 	issuerFound string
 }
 
@@ -84,7 +86,7 @@ func New(cfg Config) (*Client, error) {
 
 // Discover loads the provider's metadata. Call it until it succeeds; it is cheap to repeat.
 func (c *Client) Discover(ctx context.Context) error {
-	ctx = oidc.ClientContext(ctx, c.cfg.HTTPClient)
+	ctx = oidcContext(ctx, c.cfg.HTTPClient)
 	provider, err := oidc.NewProvider(ctx, c.cfg.IssuerURL)
 	if err != nil {
 		return fmt.Errorf("discover issuer %s: %w", c.cfg.IssuerURL, err)
@@ -112,6 +114,7 @@ func (c *Client) Discover(ctx context.Context) error {
 		tokenURL:    endpoint.TokenURL,
 		endSession:  meta.EndSession,
 		oidcScopes:  oidcScopesOf(c.cfg.SignInScopes),
+		resource:    resourceOf(c.cfg.SignInScopes),
 		issuerFound: c.cfg.IssuerURL,
 	}
 	c.discovered.Store(d)
@@ -156,6 +159,8 @@ func (c *Client) EndSessionURL(postLogout string) string {
 type SignIn struct {
 	Identity Identity
 	Token    Token
+	// IDTokenExpiry is when Token.IDToken expires (about an hour, unlike the access token).
+	IDTokenExpiry time.Time
 }
 
 // Exchange redeems an authorization code with its PKCE verifier, verifies the id_token
@@ -166,7 +171,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 	if err != nil {
 		return nil, err
 	}
-	ctx = oidc.ClientContext(ctx, c.cfg.HTTPClient)
+	ctx = oidcContext(ctx, c.cfg.HTTPClient)
 	tok, err := d.oauth.Exchange(ctx, code,
 		oauth2.VerifierOption(verifier),
 		// Entra wants one resource per /token call; name it explicitly (ENTRA.md).
@@ -195,7 +200,8 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 		access = &ac
 	}
 	return &SignIn{
-		Identity: identityFrom(idClaims, access),
+		IDTokenExpiry: idToken.Expiry,
+		Identity:      identityFrom(idClaims, access),
 		Token: Token{
 			AccessToken:  secret.String(tok.AccessToken),
 			RefreshToken: secret.String(tok.RefreshToken),
@@ -205,12 +211,24 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 	}, nil
 }
 
+// resourceOf joins the scopes of a scope list that are not OIDC scopes: the one resource.
+func resourceOf(scopes []string) string {
+	var out []string
+	for _, s := range scopes {
+		if !slices.Contains(oidcOnly, s) {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+var oidcOnly = []string{"openid", "profile", "email", "offline_access"}
+
 // oidcScopesOf keeps the OIDC scopes of a scope list: the ones every token request may repeat.
 func oidcScopesOf(scopes []string) []string {
 	var out []string
 	for _, s := range scopes {
-		switch s {
-		case "openid", "profile", "email", "offline_access":
+		if slices.Contains(oidcOnly, s) {
 			out = append(out, s)
 		}
 	}
@@ -227,4 +245,9 @@ func expiresIn(tok *oauth2.Token) json.RawMessage {
 		return json.RawMessage(strconv.Quote(v))
 	}
 	return nil
+}
+
+// oidcContext hands our HTTP client (timeouts, tracing) to go-oidc and x/oauth2.
+func oidcContext(ctx context.Context, client *http.Client) context.Context {
+	return oidc.ClientContext(ctx, client)
 }

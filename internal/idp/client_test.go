@@ -129,6 +129,18 @@ func TestExchangeAndRefresh(t *testing.T) {
 			if left := time.Until(tok.Expiry); left < 50*time.Minute || left > 91*time.Minute {
 				t.Errorf("expiry in %v; want Entra's 60–90 minutes", left)
 			}
+
+			idTok, err := f.client.Refresh(t.Context(), tok.RefreshToken, IDTokenScope)
+			if err != nil {
+				t.Fatalf("Refresh(IDTokenScope): %v", err)
+			}
+			claims, err := decodeUnverified(idTok.AccessToken.Reveal())
+			if err != nil || claims.Issuer != f.idp.Issuer() || string(claims.Audience) != `"`+clientID+`"` {
+				t.Errorf("id_token refresh gave iss %q aud %s (%v); want the v2 issuer and our client id", claims.Issuer, claims.Audience, err)
+			}
+			if left := time.Until(idTok.Expiry); left < 50*time.Minute || left > 61*time.Minute {
+				t.Errorf("id_token expiry in %v; want about an hour", left)
+			}
 		})
 	}
 }

@@ -28,6 +28,9 @@ func (c *Client) Refresh(ctx context.Context, refreshToken secret.String, scope 
 	if err != nil {
 		return Token{}, err
 	}
+	if scope == IDTokenScope {
+		return c.refreshIDToken(ctx, d, refreshToken)
+	}
 	if refreshToken.IsEmpty() {
 		return Token{}, fmt.Errorf("refresh for %s: %w: the session has no refresh token (was offline_access granted?)", scope, ErrInvalidGrant)
 	}
@@ -41,6 +44,28 @@ func (c *Client) Refresh(ctx context.Context, refreshToken secret.String, scope 
 		return Token{}, fmt.Errorf("refresh for %s: %w", scope, err)
 	}
 	return tok, nil
+}
+
+// IDTokenScope is the cache scope under which a session's id_token is kept: Refresh with it
+// returns the id_token of a refresh in Token.AccessToken, with the id_token's own expiry.
+// Profiles for AKS structured authentication send the id_token, not an access token.
+const IDTokenScope = "openid#id_token"
+
+// refreshIDToken refreshes for the sign-in resource with openid (Entra then returns a fresh
+// id_token) and verifies the id_token before handing it out.
+func (c *Client) refreshIDToken(ctx context.Context, d *discovery, refreshToken secret.String) (Token, error) {
+	tok, err := c.Refresh(ctx, refreshToken, d.resource)
+	if err != nil {
+		return Token{}, fmt.Errorf("refresh for the id_token: %w", err)
+	}
+	if tok.IDToken.IsEmpty() {
+		return Token{}, fmt.Errorf("refresh for the id_token: %w: the provider returned no id_token", ErrUnavailable)
+	}
+	idToken, err := d.verifier.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
+	if err != nil {
+		return Token{}, fmt.Errorf("refresh for the id_token: %w: %v", ErrVerification, err)
+	}
+	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: idToken.Expiry}, nil
 }
 
 // postToken sends one token request with our client authentication and parses the answer.
