@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,9 @@ var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "TE", "T
 type authCall struct {
 	Header http.Header
 	Status int
+	// SetsSession is true when the answer carried the session cookie (a rotated refresh
+	// token), whether or not the proxy relays it to the browser.
+	SetsSession bool
 }
 
 // tap sits between the proxy and tokengate and passes every request through unchanged,
@@ -64,7 +68,7 @@ func (tp *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer resp.Body.Close()
 	if r.URL.Path == "/auth" {
 		tp.mu.Lock()
-		tp.calls = append(tp.calls, authCall{Header: r.Header.Clone(), Status: resp.StatusCode})
+		tp.calls = append(tp.calls, authCall{Header: r.Header.Clone(), Status: resp.StatusCode, SetsSession: setsSession(resp.Header)})
 		tp.mu.Unlock()
 	}
 	for k, v := range resp.Header {
@@ -89,4 +93,14 @@ func (tp *tap) Since(mark int) []authCall {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	return append([]authCall(nil), tp.calls[mark:]...)
+}
+
+// setsSession reports whether h sets the tokengate session cookie (or its first chunk).
+func setsSession(h http.Header) bool {
+	for _, c := range h.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "_tokengate=") || strings.HasPrefix(c, "_tokengate_0=") {
+			return true
+		}
+	}
+	return false
 }
