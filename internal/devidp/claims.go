@@ -91,7 +91,7 @@ func (p *Provider) accessToken(g *grant, resource string, perms []string, now ti
 		c["unique_name"], c["idp"] = "live.com#"+u.Email, "live.com"
 	}
 	if resource == GraphResource {
-		return p.key.signGraph(c)
+		return p.issueGraphToken(c)
 	}
 	p.addGroups(c, u)
 	return p.key.sign(c)

@@ -72,6 +72,8 @@ type Provider struct {
 	tokenCalls     map[string]int
 	authorizeCalls int
 	unavailable    bool
+
+	graph graphState // the Microsoft Graph stand-in (graph.go)
 }
 
 // New validates cfg, fills in defaults, generates a fresh RSA signing key and returns the
@@ -184,6 +186,7 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST "+t+"/oauth2/v2.0/authorize", p.authorizePost)
 	mux.HandleFunc("POST "+t+"/oauth2/v2.0/token", p.token)
 	mux.HandleFunc("GET "+t+"/oauth2/v2.0/logout", p.logout)
+	mux.HandleFunc("POST /graph/v1.0/me/getMemberObjects", p.getMemberObjects)
 	return mux
 }
 

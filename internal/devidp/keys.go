@@ -114,27 +114,28 @@ func (k *signingKey) signWithHeaders(claims map[string]any, extra map[jose.Heade
 // signGraph mimics a Microsoft Graph access token: it is signed over a header holding a
 // random nonce, and the published header then holds SHA-256 of that nonce instead. Graph
 // can undo that; nobody else can, so the signature does not verify — as with real Graph
-// tokens, which clients must treat as opaque (ENTRA.md, "Tokens").
-func (k *signingKey) signGraph(claims map[string]any) (string, error) {
+// tokens, which clients must treat as opaque (ENTRA.md, "Tokens"). It also returns the
+// header that was signed, so the provider's Graph stand-in can undo it (graph.go).
+func (k *signingKey) signGraph(claims map[string]any) (token, signedHeader string, err error) {
 	nonce := randomToken()
 	tok, err := k.signWithHeaders(claims, map[jose.HeaderKey]any{"nonce": nonce})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	head, rest, _ := strings.Cut(tok, ".")
 	raw, err := base64.RawURLEncoding.DecodeString(head)
 	if err != nil {
-		return "", fmt.Errorf("decode own header: %w", err)
+		return "", "", fmt.Errorf("decode own header: %w", err)
 	}
 	var h map[string]any
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return "", fmt.Errorf("parse own header: %w", err)
+		return "", "", fmt.Errorf("parse own header: %w", err)
 	}
 	sum := sha256.Sum256([]byte(nonce))
 	h["nonce"] = base64.RawURLEncoding.EncodeToString(sum[:])
 	raw, err = json.Marshal(h)
 	if err != nil {
-		return "", fmt.Errorf("marshal header: %w", err)
+		return "", "", fmt.Errorf("marshal header: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(raw) + "." + rest, nil
+	return base64.RawURLEncoding.EncodeToString(raw) + "." + rest, head, nil
 }

@@ -35,13 +35,21 @@ type Client struct {
 // Sample group object ids. Display names come from GroupName.
 const (
 	GroupPlatformAdmins = "0a1d0000-0000-4000-8000-00000000ad01" // "platform-admins": alice
-	GroupDevelopers     = "0de50000-0000-4000-8000-00000000de01" // "developers": bob, many
+	GroupDevelopers     = "0de50000-0000-4000-8000-00000000de01" // "developers": bob, many, overage
 	GroupViewers        = "0e1e0000-0000-4000-8000-00000000e101" // "viewers": the guest
 )
 
 // manyGroupsCount is how many groups the sample user "many" is in: exactly the most a JWT
 // carries before Entra switches to the overage claim.
 const manyGroupsCount = 200
+
+// overageGroupsCount is how many groups the sample user "overage" is in: more than a JWT
+// carries, so Entra sends the overage claim and the groups must come from Graph.
+const overageGroupsCount = 250
+
+// projectGroupsCount is how many "project-NNN" groups exist: the overage user's groups
+// beyond the 200 of "many".
+const projectGroupsCount = overageGroupsCount - manyGroupsCount
 
 // SampleUsers returns the demo accounts, all with the password "password" and stable OIDs:
 //
@@ -50,6 +58,9 @@ const manyGroupsCount = 200
 //   - guest (Gail Guest, gail@fabrikam.example, no UPN): viewers
 //   - many (Manny Groups, many@contoso.example): developers plus 199 "team-NNN" groups,
 //     200 in all, the most that still fit in the token without overage
+//   - overage (Olive Overage, overage@contoso.example): the groups of "many" plus 50
+//     "project-NNN" groups, 250 in all, so her AKS token carries the groups overage claim
+//     and her groups are read through the Graph stand-in (GraphURL)
 func SampleUsers() []User {
 	return []User{
 		{
@@ -72,8 +83,23 @@ func SampleUsers() []User {
 			Email: "many@contoso.example", UPN: "many@contoso.example",
 			OID: "3a4e0000-0000-4000-8000-000000003a4e", Groups: manyGroups(),
 		},
+		{
+			Username: "overage", Password: "password", Name: "Olive Overage",
+			Email: "overage@contoso.example", UPN: "overage@contoso.example",
+			OID: "0fe40000-0000-4000-8000-0000000000fe", Groups: overageGroups(),
+		},
 	}
 }
+
+func overageGroups() []string {
+	groups := manyGroups()
+	for i := 1; i <= projectGroupsCount; i++ {
+		groups = append(groups, projectGroupID(i))
+	}
+	return groups
+}
+
+func projectGroupID(i int) string { return fmt.Sprintf("9a0e0000-0000-4000-8000-%012d", i) }
 
 func manyGroups() []string {
 	groups := []string{GroupDevelopers}
@@ -86,7 +112,8 @@ func manyGroups() []string {
 func teamGroupID(i int) string { return fmt.Sprintf("7ea30000-0000-4000-8000-%012d", i) }
 
 // GroupName returns the display name of a sample group ("platform-admins", "developers",
-// "viewers", "team-001" … "team-199"), or "" for an id it does not know.
+// "viewers", "team-001" … "team-199", "project-001" … "project-050"), or "" for an id it
+// does not know.
 func (p *Provider) GroupName(id string) string {
 	switch id {
 	case GroupPlatformAdmins:
@@ -99,6 +126,9 @@ func (p *Provider) GroupName(id string) string {
 	var n int
 	if _, err := fmt.Sscanf(id, "7ea30000-0000-4000-8000-%012d", &n); err == nil && n >= 1 && n < manyGroupsCount && teamGroupID(n) == id {
 		return fmt.Sprintf("team-%03d", n)
+	}
+	if _, err := fmt.Sscanf(id, "9a0e0000-0000-4000-8000-%012d", &n); err == nil && n >= 1 && n <= projectGroupsCount && projectGroupID(n) == id {
+		return fmt.Sprintf("project-%03d", n)
 	}
 	return ""
 }
