@@ -23,7 +23,17 @@ demo:
 # Unit, integration and end-to-end tests, then a short run of every fuzz target.
 # End-to-end tests skip with a reason when nginx/caddy/redis-server are missing, unless
 # TOKENGATE_E2E=required (as in CI), where a missing binary fails.
-test: unit fuzz
+test: unit manifests fuzz
+
+# Render the Helm chart with helm and strictly decode every rendered and example manifest
+# (deploy/check is its own Go module, so k8s.io stays out of tokengate's). helm is installed
+# into bin/ on first use, which takes a few minutes once.
+HELM ?= $(CURDIR)/bin/helm
+manifests: $(HELM)
+	cd deploy/check && HELM=$(HELM) $(GO) test -count=1 ./...
+
+$(CURDIR)/bin/helm:
+	GOBIN=$(CURDIR)/bin $(GO) install helm.sh/helm/v3/cmd/helm@v3.22.0
 
 # e2e runs on its own with -v, so that a skip (nginx or caddy missing) prints its reason.
 unit:
