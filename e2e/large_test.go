@@ -36,7 +36,7 @@ func TestLargeToken(t *testing.T) {
 			page, err = b.SignIn(page, "many", "password")
 			mustf(t, err, "sign in")
 			if page.URL.String() != target || page.Status != tc.wantStatus {
-				t.Fatalf("after sign-in at %s (%d); want %s (%d); hops %v", page.URL, page.Status, target, tc.wantStatus, b.Hops)
+				t.Fatalf("after sign-in at %s (%d); want %s (%d); hops %v", page.URL, page.Status, target, tc.wantStatus, hops(b))
 			}
 			if _, err := s.session(b); err != nil {
 				t.Errorf("the browser holds no valid session after signing in: %v", err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokengate/tokengate/internal/browser"
 	"github.com/tokengate/tokengate/internal/config"
 )
 
@@ -27,10 +28,10 @@ func TestSignInAcrossDashboards(t *testing.T) {
 			page, err := b.Navigate(target)
 			mustf(t, err, "navigate")
 			if !isLoginForm(page) {
-				t.Fatalf("navigation ended at %s (%d); want the login form; hops %v", page.URL, page.Status, b.Hops)
+				t.Fatalf("navigation ended at %s (%d); want the login form; hops %v", page.URL, page.Status, hops(b))
 			}
-			if got := rdOf(t, b.Hops); got != target {
-				t.Errorf("sign-in rd = %q; want the original URL %q (hops %v)", got, target, b.Hops)
+			if got := rdOf(t, b); got != target {
+				t.Errorf("sign-in rd = %q; want the original URL %q (hops %v)", got, target, hops(b))
 			}
 
 			// 2. After sign-in the dashboard gets the AKS token and the user headers.
@@ -63,7 +64,7 @@ func TestSignInAcrossDashboards(t *testing.T) {
 			page, err = b.Navigate(https(grafana, "/d/k8s-overview?orgId=1"))
 			mustf(t, err, "navigate to grafana")
 			if page.Status != http.StatusOK || string(page.Body) != s.dashboards[grafana].Body() {
-				t.Fatalf("grafana answered %d at %s: %q; hops %v", page.Status, page.URL, snippet(page.Body), b.Hops)
+				t.Fatalf("grafana answered %d at %s: %q; hops %v", page.Status, page.URL, snippet(page.Body), hops(b))
 			}
 			verifyBearer(t, s.idp, s.dashboards[grafana].Last(t).Header.Get("Authorization"))
 			if got := s.idp.AuthorizeCalls(); got != 1 {
@@ -78,7 +79,7 @@ func TestSignInAcrossDashboards(t *testing.T) {
 			page, err = b.Navigate("https://auth.example.test/oauth2/sign_out?rd=" + url.QueryEscape(https(headlamp, "/")))
 			mustf(t, err, "sign out")
 			if !isLoginForm(page) {
-				t.Errorf("sign-out ended at %s (%d); want the login form via the dashboard; hops %v", page.URL, page.Status, b.Hops)
+				t.Errorf("sign-out ended at %s (%d); want the login form via the dashboard; hops %v", page.URL, page.Status, hops(b))
 			}
 			if _, err := s.session(b); err == nil {
 				t.Errorf("the browser still holds a tokengate session after sign-out")
@@ -97,15 +98,15 @@ func TestSignInAcrossDashboards(t *testing.T) {
 }
 
 // rdOf finds the sign-in hop among a navigation's hops and returns its rd parameter.
-func rdOf(t *testing.T, hops []string) string {
+func rdOf(t *testing.T, b *browser.Browser) string {
 	t.Helper()
-	for _, h := range hops {
+	for _, h := range b.Hops {
 		if strings.HasPrefix(h, "https://auth.example.test/oauth2/start?") {
 			u, err := url.Parse(h)
 			mustf(t, err, "parse sign-in hop")
 			return u.Query().Get("rd")
 		}
 	}
-	t.Fatalf("no hop through https://auth.example.test/oauth2/start: %v", hops)
+	t.Fatalf("no hop through https://auth.example.test/oauth2/start: %v", hops(b))
 	return ""
 }

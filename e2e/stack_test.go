@@ -44,6 +44,8 @@ type stackOptions struct {
 	SafetyMargin, RefreshAhead time.Duration
 	// BufferSize is the nginx proxy-buffer-size of the dashboards, default "16k".
 	BufferSize string
+	// Dashboards is the YAML of tokengate's dashboards key (profiles); "" for none.
+	Dashboards string
 }
 
 // stack is one complete installation on 127.0.0.1: the identity provider, tokengate behind
@@ -71,7 +73,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	s.startProvider()
 	tgURL, cookieKey := startTokengate(t, s.dir, e2eClientSecret, tokengateOptions{
 		IssuerURL: s.idp.Issuer(), ClientID: e2eClientID, Mode: opts.Mode,
-		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead,
+		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: opts.Dashboards,
 	})
 	codec, err := session.NewCodec([][]byte{cookieKey}, time.Now)
 	mustf(t, err, "session codec")
@@ -185,12 +187,12 @@ func (s *stack) signIn(b *browser.Browser, target, user string) *browser.Page {
 	page, err := b.Navigate(target)
 	mustf(s.t, err, "navigate to %s", target)
 	if !isLoginForm(page) {
-		s.t.Fatalf("navigation to %s ended at %s (%d), not the login form; hops %v\n%s", target, page.URL, page.Status, b.Hops, snippet(page.Body))
+		s.t.Fatalf("navigation to %s ended at %s (%d), not the login form; hops %v\n%s", target, page.URL, page.Status, hops(b), snippet(page.Body))
 	}
 	page, err = b.SignIn(page, user, "password")
 	mustf(s.t, err, "sign in as %s", user)
 	if got := page.URL.String(); got != target || page.Status != http.StatusOK {
-		s.t.Fatalf("after sign-in ended at %s (%d); want %s (200); hops %v\n%s", got, page.Status, target, b.Hops, snippet(page.Body))
+		s.t.Fatalf("after sign-in ended at %s (%d); want %s (200); hops %v\n%s", got, page.Status, target, hops(b), snippet(page.Body))
 	}
 	return page
 }
@@ -211,3 +213,25 @@ func snippet(b []byte) string {
 
 // https returns the URL of a path on a host, as the browser sees it.
 func https(host, pathQuery string) string { return "https://" + host + pathQuery }
+
+// hops lists a navigation's hops for a failure message, with the one-time values of the
+// OAuth flow (code, state, nonce, PKCE challenge) cut out: test logs show no codes.
+func hops(b *browser.Browser) []string {
+	out := make([]string, 0, len(hops(b)))
+	for _, h := range b.Hops {
+		u, err := url.Parse(h)
+		if err != nil {
+			out = append(out, "<unparsable URL>")
+			continue
+		}
+		q := u.Query()
+		for _, k := range []string{"code", "state", "nonce", "code_challenge", "session_state"} {
+			if q.Has(k) {
+				q.Set(k, "…")
+			}
+		}
+		u.RawQuery = q.Encode()
+		out = append(out, u.String())
+	}
+	return out
+}

@@ -21,6 +21,7 @@ type tokengateOptions struct {
 	Mode         string        // forwardAuth.mode
 	SafetyMargin time.Duration // token.safetyMargin
 	RefreshAhead time.Duration // token.refreshAhead
+	Dashboards   string        // YAML of the dashboards key, "" for none (one default profile)
 }
 
 // tokengateConfig is the configuration file of the tokengate under test. Secrets come from
@@ -46,7 +47,8 @@ forwardAuth:
 log:
   level: debug
   format: text
-`))
+{{with .Dashboards}}dashboards:
+{{.}}{{end}}`))
 
 // startTokengate writes the configuration and runs the tokengate binary on a free port,
 // returning its base URL once /readyz answers 200 (provider discovery done). The cookie
