@@ -104,10 +104,24 @@ func (s *server) keepRotated(c *gin.Context, sess *session.Session, res session.
 	}
 }
 
+// rotationSaver is a store that may decline to write a session from an /auth answer (the
+// cookie store, when the session needs more than one cookie).
+type rotationSaver interface {
+	SaveRotated(w http.ResponseWriter, r *http.Request, s *session.Session) (bool, error)
+}
+
+var _ rotationSaver = (*session.CookieStore)(nil)
+
 func (s *server) saveRefreshToken(c *gin.Context, sess *session.Session, rt secret.String) {
 	updated := *sess
 	updated.RefreshToken = rt
-	if err := s.Sessions.Save(c.Writer, c.Request, &updated); err != nil {
+	var err error
+	if rs, ok := s.Sessions.(rotationSaver); ok {
+		_, err = rs.SaveRotated(c.Writer, c.Request, &updated)
+	} else {
+		err = s.Sessions.Save(c.Writer, c.Request, &updated)
+	}
+	if err != nil {
 		s.Logger.WarnContext(c.Request.Context(), "could not write the rotated refresh token", "error", err)
 	}
 }

@@ -127,17 +127,34 @@ func (s *CookieStore) open(value string) (*Session, error) {
 // ingress-nginx relays only the first Set-Cookie of an auth response. Cookies of the other
 // shape that r still carries are deleted.
 func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+	_, err := s.write(w, r, sess, false)
+	return err
+}
+
+// SaveRotated saves a session whose refresh token rotated during an /auth answer, but only
+// when it fits in one cookie, and reports whether it did. ingress-nginx relays only the first
+// Set-Cookie of an auth answer: a chunked session would reach the browser half new, half old,
+// and no longer open. Declining is safe with Entra, which does not revoke the old refresh
+// token; the token cache keeps using the newest one.
+func (s *CookieStore) SaveRotated(w http.ResponseWriter, r *http.Request, sess *Session) (bool, error) {
+	return s.write(w, r, sess, true)
+}
+
+func (s *CookieStore) write(w http.ResponseWriter, r *http.Request, sess *Session, onlySingle bool) (bool, error) {
 	maxAge := int(sess.ExpiresAt.Sub(s.codec.now()) / time.Second)
 	if maxAge < 1 {
-		return fmt.Errorf("save session: it ends at %s: %w", sess.ExpiresAt.Format(time.RFC3339), ErrExpired)
+		return false, fmt.Errorf("save session: it ends at %s: %w", sess.ExpiresAt.Format(time.RFC3339), ErrExpired)
 	}
 	value, err := s.codec.Seal(s.opts.Name, encodeSession(nil, sess), sess.ExpiresAt)
 	if err != nil {
-		return fmt.Errorf("save session: %w", err)
+		return false, fmt.Errorf("save session: %w", err)
 	}
 	cookies, err := s.split(value, maxAge)
 	if err != nil {
-		return fmt.Errorf("save session: %w", err)
+		return false, fmt.Errorf("save session: %w", err)
+	}
+	if onlySingle && len(cookies) > 1 {
+		return false, nil
 	}
 	keep := make(map[string]bool, len(cookies))
 	for _, c := range cookies {
@@ -149,7 +166,7 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session
 			w.Header().Add("Set-Cookie", s.cookie(name, "", -1).String())
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // split returns the cookies that carry value: Name alone when it fits, else Name_0…Name_n-1.
