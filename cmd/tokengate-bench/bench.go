@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// target is one server wrk drives.
+type target struct {
+	name     string
+	url      string
+	script   string
+	baseline bool
+}
+
+// measurement is one wrk run of one target.
+type measurement struct {
+	round, conns int
+	target       string
+	res          wrkResult
+}
+
+// bench runs the whole benchmark and returns the reasons the run must fail, if any.
+func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, error) {
+	user, _ := userFor(o.groups) // parseFlags checked it
+	if _, err := exec.LookPath(o.wrk); err != nil {
+		return nil, fmt.Errorf("%s not found: install it with `apt-get install -y wrk` (make bench does so when root)", o.wrk)
+	}
+	dir, err := os.MkdirTemp("", "tokengate-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir) // holds the secrets, cookies and scripts of this run only
+
+	st, err := startStack(ctx, o, dir, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer st.stop()
+	cookie, err := signIn(st.authURL, user)
+	if err != nil {
+		return nil, err
+	}
+	answer, err := probe(ctx, st.authURL+"/auth", cookie)
+	if err != nil {
+		return nil, fmt.Errorf("tokengate: %w", err)
+	}
+	baseline, baselineURL, err := startBaseline(ctx, dir, baselineHeaders(answer))
+	if err != nil {
+		return nil, err
+	}
+	defer baseline.stop()
+	targets, err := buildTargets(ctx, o, st, dir, user, cookie, baselineURL, stdout)
+	if err != nil {
+		return nil, err
+	}
+	printHeader(stdout, o, user, answer)
+	callsBefore := st.tokenCalls()
+	runs, err := drive(ctx, o, st, targets, stdout)
+	if err != nil {
+		return nil, err
+	}
+	calls := st.tokenCalls() - callsBefore
+	var failures []string
+	if _, err := probe(ctx, st.authURL+"/auth", cookie); err != nil {
+		failures = append(failures, "tokengate no longer answers 200 after the load: "+err.Error())
+	}
+	rss, err := rssKiB(st.tokengate.pid())
+	if err != nil {
+		return nil, err
+	}
+	baseRSS, _ := rssKiB(baseline.pid()) // for context only
+	summarize(stdout, o, targets, runs)
+	failures = append(failures, printChecks(stdout, o, targets, runs, calls, rss, baseRSS)...)
+	return failures, nil
+}
+
+// buildTargets writes the wrk scripts. One session: a static script. Several: tokengate
+// with one session and with all of them, and the baseline, all through the same
+// round-robin script, so the comparison between them is not a comparison of wrk scripts.
+func buildTargets(ctx context.Context, o options, st *stack, dir, user, cookie, baselineURL string, stdout io.Writer) ([]target, error) {
+	if o.sessions == 1 {
+		script, err := writeStaticScript(dir, "one.lua", cookie)
+		if err != nil {
+			return nil, err
+		}
+		return []target{
+			{name: "tokengate", url: st.authURL + "/auth", script: script},
+			{name: "baseline", url: baselineURL + "/auth", script: script, baseline: true},
+		}, nil
+	}
+	fmt.Fprintf(stdout, "signing in %d sessions as %s, %d at a time …\n", o.sessions, user, o.parallel)
+	cookies, took, err := signInMany(ctx, st.authURL, user, o.sessions, o.parallel)
+	if err != nil {
+		return nil, err
+	}
+	rss, _ := rssKiB(st.tokengate.pid())
+	fmt.Fprintf(stdout, "%d real sign-ins took %s (%.0f/s); tokengate RSS now %.1f MiB\n",
+		len(cookies), took.Round(time.Millisecond), float64(len(cookies))/took.Seconds(), float64(rss)/1024)
+	oneFile, manyFile := filepath.Join(dir, "cookie-1.txt"), filepath.Join(dir, "cookies.txt")
+	if err := os.WriteFile(oneFile, []byte(cookie+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write cookie file: %w", err)
+	}
+	if err := os.WriteFile(manyFile, []byte(strings.Join(cookies, "\n")+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write cookie file: %w", err)
+	}
+	one, err := writeRoundRobinScript(dir, "one.lua", oneFile)
+	if err != nil {
+		return nil, err
+	}
+	many, err := writeRoundRobinScript(dir, "many.lua", manyFile)
+	if err != nil {
+		return nil, err
+	}
+	return []target{
+		{name: "tokengate", url: st.authURL + "/auth", script: one},
+		{name: fmt.Sprintf("tokengate-%d", len(cookies)), url: st.authURL + "/auth", script: many},
+		{name: "baseline", url: baselineURL + "/auth", script: one, baseline: true},
+	}, nil
+}
+
+// drive runs every target once per connection count per round. The order of targets flips
+// every round, so neither side always runs first on a machine that warms up or throttles.
+func drive(ctx context.Context, o options, st *stack, targets []target, stdout io.Writer) ([]measurement, error) {
+	var runs []measurement
+	perfDone := o.perf == ""
+	for round := 1; round <= o.rounds; round++ {
+		for _, conns := range o.connections {
+			order := append([]target(nil), targets...)
+			if round%2 == 0 {
+				for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+					order[i], order[j] = order[j], order[i]
+				}
+			}
+			for _, t := range order {
+				var stopPerf func()
+				if !perfDone && !t.baseline {
+					stopPerf = startPerf(ctx, o.perf, st.tokengate.pid(), stdout)
+					perfDone = true
+				}
+				res, err := runWrk(ctx, o.wrk, t.url, t.script, o.threads, conns, o.duration)
+				if stopPerf != nil {
+					stopPerf()
+				}
+				if err != nil {
+					return nil, err
+				}
+				runs = append(runs, measurement{round: round, conns: conns, target: t.name, res: res})
+				printRun(stdout, round, conns, t.name, res)
+			}
+			printRoundRatios(stdout, round, conns, targets, runs)
+		}
+	}
+	return runs, nil
+}
+
+// probe sends one forward-auth request and returns the answer's headers; anything but 200
+// is an error naming the status (never the body or headers, which may carry a token).
+func probe(ctx context.Context, url, cookie string) (http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range forwardHeaders {
+		req.Header.Set(h[0], h[1])
+	}
+	req.Header.Set("Cookie", cookie)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET /auth: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /auth answered %d; want 200", resp.StatusCode)
+	}
+	if !strings.HasPrefix(resp.Header.Get("Authorization"), "Bearer ") {
+		return nil, fmt.Errorf("GET /auth answered 200 without a bearer Authorization header")
+	}
+	return resp.Header, nil
+}
+
+// startPerf records tokengate with perf during one run, when asked to; the returned
+// function stops the recording.
+func startPerf(ctx context.Context, file string, pid int, stdout io.Writer) func() {
+	cmd := exec.CommandContext(ctx, "perf", "record", "-F", "999", "-g", "-o", file, "-p", fmt.Sprint(pid))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stdout, "perf: %v (profile skipped)\n", err)
+		return func() {}
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT) // perf writes its file on SIGINT
+		_ = cmd.Wait()
+		fmt.Fprintf(stdout, "perf profile of tokengate's first run in %s (perf report -i %s --no-children)\n", file, file)
+	}
+}
+
+// goVersion is the toolchain that built this driver (and, by default, tokengate).
+func goVersion() string { return runtime.Version() }

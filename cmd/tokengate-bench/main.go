@@ -1,0 +1,145 @@
+// Command tokengate-bench measures tokengate's /auth hot path against a bare net/http
+// baseline on loopback (issue 7). It starts the development identity provider in-process,
+// builds and runs the real tokengate binary (cookie store, log level warn, tracing off), signs
+// users in through the real sign-in flow, starts a baseline process that answers 200 with the
+// same headers, and drives both alternately with wrk.
+//
+//	go run ./cmd/tokengate-bench                 default: 1 session, -t2 -c16 and -c64, 3 rounds of 10s
+//	go run ./cmd/tokengate-bench --sessions 10000   10 000 distinct sessions, round-robin
+//	go run ./cmd/tokengate-bench --groups 200       a user in 200 groups
+//
+// It exits non-zero when the identity provider got a token call during the load, or wrk
+// counted a non-2xx answer or a socket error: a benchmark that measured failures measured
+// nothing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the driver's flags.
+type options struct {
+	rounds      int
+	duration    time.Duration
+	threads     int
+	connections []int
+	store       string
+	tracing     bool
+	sessions    int
+	groups      int
+	parallel    int
+	wrk         string
+	binary      string
+	perf        string
+}
+
+// exitFailed is the exit status of a run whose measurements cannot be trusted.
+const exitFailed = 1
+
+// exitUsage is the exit status for bad flags.
+const exitUsage = 2
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == baselineCommand {
+		os.Exit(runBaseline(os.Args[2:], os.Stderr))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "tokengate-bench: %v\n", err)
+		return exitUsage
+	}
+	if msg, ok := variantUnavailable(opts); !ok {
+		fmt.Fprintln(stdout, msg)
+		return 0
+	}
+	failures, err := bench(ctx, opts, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokengate-bench: %v\n", err)
+		return exitFailed
+	}
+	if len(failures) > 0 {
+		fmt.Fprintf(stdout, "\nFAILED: %s\n", strings.Join(failures, "; "))
+		return exitFailed
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("tokengate-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := options{}
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every target once per connection count")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "wrk -d of one run")
+	fs.IntVar(&o.threads, "threads", 2, "wrk -t")
+	conns := fs.String("connections", "16,64", "comma-separated wrk -c values")
+	fs.StringVar(&o.store, "store", "cookie", "session store: cookie or redis")
+	fs.BoolVar(&o.tracing, "tracing", false, "run tokengate with tracing to a local OTLP sink")
+	fs.IntVar(&o.sessions, "sessions", 1, "distinct signed-in sessions, requested round-robin")
+	fs.IntVar(&o.groups, "groups", 1, "groups of the signed-in user: 1 (bob) or 200 (many)")
+	fs.IntVar(&o.parallel, "signin-parallel", 8, "concurrent sign-ins when creating sessions")
+	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk executable")
+	fs.StringVar(&o.binary, "binary", "", "prebuilt tokengate binary (default: go build ./cmd/tokengate)")
+	fs.StringVar(&o.perf, "perf", "", "record `perf.data` of tokengate during its first run (needs perf)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for part := range strings.SplitSeq(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("--connections: %q is not a positive number", part)
+		}
+		o.connections = append(o.connections, n)
+	}
+	switch {
+	case o.rounds < 1:
+		return o, errors.New("--rounds: want at least 1")
+	case o.duration < time.Second:
+		return o, errors.New("--duration: want at least 1s")
+	case o.threads < 1:
+		return o, errors.New("--threads: want at least 1")
+	case o.sessions < 1:
+		return o, errors.New("--sessions: want at least 1")
+	case o.parallel < 1:
+		return o, errors.New("--signin-parallel: want at least 1")
+	case o.store != "cookie" && o.store != "redis":
+		return o, fmt.Errorf("--store: %q; want cookie or redis", o.store)
+	}
+	if _, err := userFor(o.groups); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// userFor is the sample user of the development identity provider with that many groups.
+func userFor(groups int) (string, error) {
+	switch groups {
+	case 1:
+		return "bob", nil
+	case 200:
+		return "many", nil
+	}
+	return "", fmt.Errorf("--groups: %d; the development identity provider has sample users with 1 (bob) or 200 (many) groups", groups)
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Targets of issue 7, on ratios measured in the same round.
+const (
+	targetRatio         = 0.80 // tokengate req/s over the baseline's
+	targetP99Ratio      = 1.5  // tokengate p99 over the baseline's, at most
+	targetRSSMiB        = 40   // after the single-session run
+	targetSessionsRatio = 0.90 // N sessions' req/s over one session's
+)
+
+func printHeader(w io.Writer, o options, user string, answer http.Header) {
+	fmt.Fprintf(w, "\ntokengate /auth vs bare net/http — %s, %s, %s/%s, %d CPUs\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), goVersion(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	fmt.Fprintf(w, "wrk -t%d -c{%s} -d%s --latency, %d rounds; user %s; %d session(s); cookie store, tracing off, log warn\n",
+		o.threads, joinInts(o.connections), o.duration, o.rounds, user, o.sessions)
+	names := make([]string, 0, len(answer))
+	for name := range answer {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, name := range names {
+		if name != "Date" && name != "Content-Length" {
+			parts = append(parts, fmt.Sprintf("%s (%d B)", name, len(strings.Join(answer[name], ", "))))
+		}
+	}
+	fmt.Fprintf(w, "answer headers (baseline sends the same sizes): %s\n\n", strings.Join(parts, ", "))
+}
+
+func printRun(w io.Writer, round, conns int, name string, r wrkResult) {
+	fmt.Fprintf(w, "round %d  c=%-3d %-16s %9.0f req/s  p50 %-9s p99 %-9s", round, conns, name, r.ReqPerSec, ms(r.P50), ms(r.P99))
+	if r.Non2xx > 0 || r.SocketErrors > 0 {
+		fmt.Fprintf(w, "  non-2xx %d, socket errors %d", r.Non2xx, r.SocketErrors)
+	}
+	fmt.Fprintln(w)
+}
+
+func printRoundRatios(w io.Writer, round, conns int, targets []target, runs []measurement) {
+	for _, t := range targets {
+		if t.baseline {
+			continue
+		}
+		rps, p99, ok := roundRatio(runs, round, conns, t.name, baselineName(targets))
+		if ok {
+			fmt.Fprintf(w, "round %d  c=%-3d %-16s ratio req/s %.2f, p99 %.2f× baseline\n", round, conns, t.name, rps, p99)
+		}
+	}
+}
+
+// roundRatio compares target with the baseline of the same round and connection count.
+func roundRatio(runs []measurement, round, conns int, name, base string) (rps, p99 float64, ok bool) {
+	t, okT := find(runs, round, conns, name)
+	b, okB := find(runs, round, conns, base)
+	if !okT || !okB || b.ReqPerSec == 0 || b.P99 == 0 {
+		return 0, 0, false
+	}
+	return t.ReqPerSec / b.ReqPerSec, float64(t.P99) / float64(b.P99), true
+}
+
+func find(runs []measurement, round, conns int, name string) (wrkResult, bool) {
+	for _, m := range runs {
+		if m.round == round && m.conns == conns && m.target == name {
+			return m.res, true
+		}
+	}
+	return wrkResult{}, false
+}
+
+// stats are the medians over rounds of one target at one connection count.
+type stats struct {
+	rps, ratio, p99Ratio float64
+	p50, p99             time.Duration
+}
+
+func medianStats(o options, runs []measurement, conns int, name, base string) stats {
+	var rps, ratios, p99Ratios []float64
+	var p50s, p99s []time.Duration
+	for round := 1; round <= o.rounds; round++ {
+		r, ok := find(runs, round, conns, name)
+		if !ok {
+			continue
+		}
+		rps, p50s, p99s = append(rps, r.ReqPerSec), append(p50s, r.P50), append(p99s, r.P99)
+		if rr, pr, ok := roundRatio(runs, round, conns, name, base); ok {
+			ratios, p99Ratios = append(ratios, rr), append(p99Ratios, pr)
+		}
+	}
+	return stats{rps: median(rps), ratio: median(ratios), p99Ratio: median(p99Ratios), p50: median(p50s), p99: median(p99s)}
+}
+
+func summarize(w io.Writer, o options, targets []target, runs []measurement) {
+	base := baselineName(targets)
+	fmt.Fprintf(w, "\nmedians of %d rounds\n", o.rounds)
+	fmt.Fprintf(w, "%-5s %-16s %10s %9s %9s %12s %10s\n", "conns", "target", "req/s", "p50", "p99", "ratio req/s", "ratio p99")
+	for _, conns := range o.connections {
+		for _, t := range targets {
+			s := medianStats(o, runs, conns, t.name, base)
+			ratio, p99Ratio := "-", "-"
+			if !t.baseline {
+				ratio, p99Ratio = fmt.Sprintf("%.2f", s.ratio), fmt.Sprintf("%.2f", s.p99Ratio)
+			}
+			fmt.Fprintf(w, "%-5d %-16s %10.0f %9s %9s %12s %10s\n", conns, t.name, s.rps, ms(s.p50), ms(s.p99), ratio, p99Ratio)
+		}
+	}
+}
+
+// printChecks prints the correctness checks and the targets. Only the checks fail the run:
+// a missed target is a result to report, a failed request or an IdP call is a broken
+// measurement.
+func printChecks(w io.Writer, o options, targets []target, runs []measurement, calls, rssKiB, baseRSSKiB int) []string {
+	var failures []string
+	non2xx, sockErrs := 0, 0
+	for _, m := range runs {
+		non2xx += m.res.Non2xx
+		sockErrs += m.res.SocketErrors
+	}
+	fmt.Fprintf(w, "\nIdP token calls during the load: %d (must be 0)\n", calls)
+	if calls > 0 {
+		failures = append(failures, fmt.Sprintf("%d identity provider token calls during the load", calls))
+	}
+	fmt.Fprintf(w, "non-2xx answers: %d, socket errors: %d (must be 0)\n", non2xx, sockErrs)
+	if non2xx > 0 || sockErrs > 0 {
+		failures = append(failures, fmt.Sprintf("%d non-2xx answers and %d socket errors", non2xx, sockErrs))
+	}
+	fmt.Fprintf(w, "RSS after the run: tokengate %.1f MiB, baseline %.1f MiB\n", float64(rssKiB)/1024, float64(baseRSSKiB)/1024)
+
+	fmt.Fprintln(w, "\ntargets (issue 7):")
+	base := baselineName(targets)
+	for _, conns := range o.connections {
+		s := medianStats(o, runs, conns, "tokengate", base)
+		check(w, fmt.Sprintf("c=%d req/s ratio ≥ %.2f", conns, targetRatio), s.ratio, targetRatio, true)
+		check(w, fmt.Sprintf("c=%d p99 ratio ≤ %.2f", conns, targetP99Ratio), s.p99Ratio, targetP99Ratio, false)
+		if o.sessions > 1 {
+			many := medianStats(o, runs, conns, fmt.Sprintf("tokengate-%d", o.sessions), base)
+			check(w, fmt.Sprintf("c=%d %d sessions / 1 session req/s ≥ %.2f", conns, o.sessions, targetSessionsRatio),
+				many.rps/s.rps, targetSessionsRatio, true)
+		}
+	}
+	if o.sessions == 1 {
+		check(w, fmt.Sprintf("RSS ≤ %d MiB", targetRSSMiB), float64(rssKiB)/1024, targetRSSMiB, false)
+	}
+	return failures
+}
+
+// check prints one target as met or missed, and by how much.
+func check(w io.Writer, what string, got, want float64, atLeast bool) {
+	met := got >= want
+	if !atLeast {
+		met = got <= want
+	}
+	verdict := "met"
+	if !met {
+		verdict = fmt.Sprintf("MISSED by %.0f%%", 100*abs(got-want)/want)
+	}
+	fmt.Fprintf(w, "  %-44s %8.2f  %s\n", what, got, verdict)
+}
+
+func baselineName(targets []target) string {
+	for _, t := range targets {
+		if t.baseline {
+			return t.name
+		}
+	}
+	return ""
+}
+
+// median of xs, 0 for none; the mean of the middle two for an even count.
+func median[T float64 | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ",")
+}
