@@ -25,11 +25,6 @@ a.button{display:inline-block;background:#0969da;color:#fff;padding:.5rem 1rem;b
 <p><small>tokengate</small></p></body></html>
 `))
 
-// acceptsHTML reports whether an Accept header asks for an HTML page.
-func acceptsHTML(accept string) bool {
-	return strings.Contains(accept, "text/html")
-}
-
 // firstLineOf keeps the first line of a provider's error description ("AADSTS65004: User
 // declined to consent …") and drops the trace ids and timestamps that follow.
 func firstLineOf(s string) string {

@@ -76,7 +76,7 @@ func wantsHTML(c *gin.Context) bool {
 	case "navigate":
 		return true
 	case "":
-		return acceptsHTML(r.Header.Get("Accept"))
+		return forwardAcceptsHTML(r.Header.Values("Accept"))
 	}
 	return false
 }

@@ -1,0 +1,117 @@
+package handlers
+
+// Host, port and token syntax shared by the forward-header parser and the redirect
+// validator: both judge strings a client may have forged, so both use the same strict rules.
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// forwardSplitHostPort splits host[:port] or [ipv6][:port], lowercases the host and checks
+// both. A bare IPv6 address (several colons, no brackets) is refused as ambiguous.
+func forwardSplitHostPort(s string) (host, port string, ok bool) {
+	if rest, found := strings.CutPrefix(s, "["); found {
+		var tail string
+		host, tail, found = strings.Cut(rest, "]")
+		if !found {
+			return "", "", false
+		}
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() {
+			return "", "", false
+		}
+		if tail != "" {
+			if port, found = strings.CutPrefix(tail, ":"); !found {
+				return "", "", false
+			}
+		}
+	} else {
+		var hasPort bool
+		host, port, hasPort = strings.Cut(s, ":")
+		if hasPort && port == "" {
+			return "", "", false
+		}
+	}
+	host = strings.ToLower(host)
+	if port != "" && !forwardValidPort(port) {
+		return "", "", false
+	}
+	return host, port, forwardValidHost(host)
+}
+
+// forwardValidHost accepts an IPv4 or IPv6 address (no zone) or a DNS name.
+func forwardValidHost(host string) bool {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Zone() == ""
+	}
+	return forwardValidHostname(host)
+}
+
+// forwardValidHostname accepts lowercase ASCII labels of letters, digits, '-' and '_'
+// (1-63 bytes, no leading or trailing '-'), at most 253 bytes, no trailing dot. A name whose
+// last label looks like a number is refused: browsers parse it as an IPv4 address
+// (WHATWG URL "ends in a number"), so "1.2.3" or "x.0x7f" would not mean what it says.
+func forwardValidHostname(host string) bool {
+	if host == "" || len(host) > forwardMaxHost {
+		return false
+	}
+	labels := strings.Split(host, ".")
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return !forwardNumericLabel(labels[len(labels)-1])
+}
+
+// forwardNumericLabel mirrors the WHATWG check: all decimal digits, or "0x" and hex digits.
+func forwardNumericLabel(l string) bool {
+	if rest, ok := strings.CutPrefix(l, "0x"); ok {
+		return strings.Trim(rest, "0123456789abcdef") == ""
+	}
+	return strings.Trim(l, "0123456789") == ""
+}
+
+// forwardValidPort accepts 1-65535 without sign or leading zeros.
+func forwardValidPort(port string) bool {
+	if port == "" || len(port) > 5 {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == port
+}
+
+// forwardPrintableASCII reports whether s has only visible ASCII (0x21-0x7E): no space,
+// tab, CR, LF, NUL, DEL or bytes of non-ASCII text.
+func forwardPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// forwardIsToken reports whether s is an RFC 9110 §5.6.2 token.
+func forwardIsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
