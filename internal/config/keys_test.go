@@ -36,6 +36,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "headers.passAccessToken", Env: "TOKENGATE_HEADERS_PASS_ACCESS_TOKEN"},
 		{Path: "log.level", Env: "TOKENGATE_LOG_LEVEL"},
 		{Path: "log.format", Env: "TOKENGATE_LOG_FORMAT"},
+		{Path: "metrics.listen", Env: "TOKENGATE_METRICS_LISTEN"},
 		{Path: "dashboards", Env: "TOKENGATE_DASHBOARDS"},
 	}
 	var got []Key

@@ -34,6 +34,7 @@ type Config struct {
 	ForwardAuth ForwardAuth `yaml:"forwardAuth"`
 	Headers     Headers     `yaml:"headers"`
 	Log         Log         `yaml:"log"`
+	Metrics     Metrics     `yaml:"metrics"`
 
 	// Dashboards are the protected applications, each with its hosts, token, headers and
 	// allow-lists. Empty means one default profile: the resource token in Authorization and
@@ -168,4 +169,11 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is json (default) or text.
 	Format string `yaml:"format"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is the address of a separate listener for /metrics, e.g. ":9090". Empty (the
+	// default) serves /metrics on the main listener, where the ingress may expose it.
+	Listen string `yaml:"listen"`
 }

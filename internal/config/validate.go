@@ -56,6 +56,7 @@ func (c *Config) Validate() error {
 	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
 		ps.add("log.format", "%q is not one of json, text", c.Log.Format)
 	}
+	c.validateMetrics(&ps)
 	return ps.err()
 }
 
@@ -158,5 +159,20 @@ func (c *Config) validateTimes(ps *problems) {
 	}
 	if c.Token.CacheMaxBytes < MinCacheMaxBytes {
 		ps.add("token.cacheMaxBytes", "%d must be at least %d (1 MiB)", c.Token.CacheMaxBytes, MinCacheMaxBytes)
+	}
+}
+
+// validateMetrics checks the separate /metrics listener, when one is set.
+func (c *Config) validateMetrics(ps *problems) {
+	l := c.Metrics.Listen
+	if l == "" {
+		return
+	}
+	if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
+		ps.add("metrics.listen", "%q is not host:port; want e.g. :9090, or empty to serve /metrics on listen", l)
+		return
+	}
+	if l == c.Listen {
+		ps.add("metrics.listen", "%q is also listen; leave metrics.listen empty to serve /metrics there", l)
 	}
 }
