@@ -126,24 +126,45 @@ func TestValidate(t *testing.T) {
 		{name: "dashboard name upper case", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].Name = "Headlamp" }, key: "dashboards[0].name"},
 		{name: "dashboard names repeat", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[1].Name = "headlamp" }, key: "dashboards[1].name", parts: []string{"dashboards[0]"}},
 		{name: "dashboard without hosts", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[1].Hosts = nil }, key: "dashboards[1].hosts"},
-		{name: "default dashboard without hosts", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[1].Hosts, c.Dashboards[1].Default = nil, true }},
-		{name: "two defaults", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].Default, c.Dashboards[1].Default = true, true }, key: "dashboards"},
-		{name: "overlapping hosts", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[1].Hosts = []string{"HEADLAMP.example.com"} }, key: "dashboards[1].hosts[0]", parts: []string{"dashboards[0]"}},
+		{name: "default dashboard without hosts", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[1].Hosts, c.Dashboards[1].Default = nil, true
+		}},
+		{name: "two defaults", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].Default, c.Dashboards[1].Default = true, true
+		}, key: "dashboards"},
+		{name: "overlapping hosts", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[1].Hosts = []string{"HEADLAMP.example.com"}
+		}, key: "dashboards[1].hosts[0]", parts: []string{"dashboards[0]"}},
 		{name: "overlapping wildcards", mutate: func(c *Config) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].Hosts = []string{"*.apps.example.com"}
 			c.Dashboards[1].Hosts = []string{"*.apps.example.com"}
 		}, key: "dashboards[1].hosts[0]"},
-		{name: "bad host", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].Hosts = []string{"https://x.example.com"} }, key: "dashboards[0].hosts[0]"},
+		{name: "bad host", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].Hosts = []string{"https://x.example.com"}
+		}, key: "dashboards[0].hosts[0]"},
 		{name: "broad wildcard", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].Hosts = []string{"*.com"} }, key: "dashboards[0].hosts[0]", parts: []string{"too broad"}},
 		{name: "bad token kind", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].Token.Kind = "refresh_token" }, key: "dashboards[0].token.kind"},
 		{name: "two resources in a profile", mutate: func(c *Config) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].Token.Scopes = DefaultResourceScope + " https://graph.microsoft.com/User.Read"
 		}, key: "dashboards[0].token.scopes", parts: []string{"AADSTS28000"}},
-		{name: "scopes on id token", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].Token = DashboardToken{Kind: TokenID, Scopes: "x/.default"} }, key: "dashboards[0].token.scopes"},
-		{name: "forbidden header", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].Headers = map[string]string{"Set-Cookie": "x"} }, key: "dashboards[0].headers.Set-Cookie"},
-		{name: "bad email domain", mutate: func(c *Config) { c.Dashboards = goodDashboards(); c.Dashboards[0].AllowedEmailDomains = []string{"exa mple.com"} }, key: "dashboards[0].allowedEmailDomains[0]"},
+		{name: "scopes on id token", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].Token = DashboardToken{Kind: TokenID, Scopes: "x/.default"}
+		}, key: "dashboards[0].token.scopes"},
+		{name: "forbidden header", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].Headers = map[string]string{"Set-Cookie": "x"}
+		}, key: "dashboards[0].headers.Set-Cookie"},
+		{name: "bad email domain", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"exa mple.com"}
+		}, key: "dashboards[0].allowedEmailDomains[0]"},
 		{name: "pass-through without audience", mutate: func(c *Config) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].BearerPassThrough = []BearerIssuer{{IssuerURL: "https://sts.windows.net/t/"}}
