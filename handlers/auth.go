@@ -70,7 +70,16 @@ func (s *server) admitted(c *gin.Context, profile *dashboards.Profile, sess *ses
 	decision := profile.Admit(user)
 	if decision.NeedGroups && s.Groups != nil {
 		groups, rotated, err := s.Groups.Groups(c.Request.Context(), sess)
-		if err != nil {
+		switch {
+		case errors.Is(err, idp.ErrGraphDenied):
+			s.fail(c, errorf(http.StatusForbidden, profile.Name+" needs your group memberships, and Microsoft Graph refused to list them: "+
+				"ask an administrator to consent to Microsoft Graph User.Read for tokengate", err))
+			return false
+		case errors.Is(err, idp.ErrInvalidGrant):
+			s.Sessions.Clear(c.Writer, c.Request)
+			s.fail(c, errorf(http.StatusUnauthorized, "your sign-in has ended; sign in again", err))
+			return false
+		case err != nil:
 			s.fail(c, errorf(http.StatusServiceUnavailable, "could not read your group memberships from Microsoft Graph; retry shortly", err))
 			return false
 		}

@@ -46,6 +46,7 @@ type TokenSource interface {
 // token; the caller saves it.
 type GroupResolver interface {
 	Groups(ctx context.Context, s *session.Session) (groups []string, rotated secret.String, err error)
+	Forget(s *session.Session)
 }
 
 // BearerVerifier checks a caller's own bearer JWT against a profile's trusted issuers.
@@ -58,6 +59,8 @@ var (
 	_ IdentityProvider = (*idp.Client)(nil)
 	_ SessionStore     = (*session.CookieStore)(nil)
 	_ TokenSource      = (*session.TokenCache)(nil)
+	_ GroupResolver    = (*session.GroupResolver)(nil)
+	_ BearerVerifier   = (*idp.BearerVerifier)(nil)
 )
 
 // Deps are the collaborators of the HTTP surface.

@@ -45,4 +45,7 @@ func (s *server) forgetTokens(sess *session.Session) {
 	for _, scope := range s.Dashboards.AccessScopes() {
 		s.Tokens.Forget(sess, scope)
 	}
+	if s.Groups != nil {
+		s.Groups.Forget(sess)
+	}
 }

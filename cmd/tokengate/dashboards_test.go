@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,4 +98,112 @@ func (h *harness) claim(a *httpAnswer, name string) any {
 		return nil
 	}
 	return jwtClaims(h.t, raw)[name]
+}
+
+// A user in more than 200 groups: Entra sends no group list. A profile that needs a group
+// refuses with a reason, or asks Graph when allowed to.
+func TestGroupsOverage(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		graph      bool
+		wantStatus int
+		wantText   string
+	}{
+		{name: "without graph lookup", graph: false, wantStatus: http.StatusForbidden, wantText: "more than 200 groups"},
+		{name: "with graph lookup", graph: true, wantStatus: http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *config.Config) {
+				c.Dashboards = []config.Dashboard{
+					{Name: "home", Preset: "grafana", Default: true},
+					{Name: "ops", Preset: "headlamp", Hosts: []string{"ops.example.test"},
+						AllowedGroups: []string{devidp.GroupDevelopers}, GraphGroupLookup: tc.graph},
+				}
+			})
+			h.signIn("overage")
+			page := h.authRequest(http.Header{"X-Forwarded-Host": {"ops.example.test"}})
+			if page.Status != tc.wantStatus || !strings.Contains(string(page.Body), tc.wantText) {
+				t.Fatalf("got %d %q; want %d containing %q", page.Status, page.Body, tc.wantStatus, tc.wantText)
+			}
+			if !tc.graph {
+				if got := h.idp.GraphCalls(); got != 0 {
+					t.Errorf("graph calls = %d; want 0 without graphGroupLookup", got)
+				}
+				return
+			}
+			h.authRequest(http.Header{"X-Forwarded-Host": {"ops.example.test"}})
+			if got := h.idp.GraphCalls(); got != 1 {
+				t.Errorf("graph calls after two requests = %d; want 1 (cached per session)", got)
+			}
+		})
+	}
+}
+
+// A CLI with its own AKS token and no session is let through unchanged by a profile that
+// trusts the token's issuer and audience, and refused otherwise.
+func TestBearerPassThrough(t *testing.T) {
+	var aksIssuer string
+	h := newHarness(t, func(c *config.Config) {
+		c.Dashboards = []config.Dashboard{
+			{Name: "headlamp", Preset: "headlamp", Default: true},
+			{Name: "cli", Preset: "headlamp", Hosts: []string{"cli.example.test"},
+				BearerPassThrough: []config.BearerIssuer{{IssuerURL: strings.TrimSuffix(c.Provider.IssuerURL, "v2.0"), Audiences: []string{config.AKSServerAppID}}}},
+			{Name: "strict", Preset: "headlamp", Hosts: []string{"strict.example.test"}, AllowedGroups: []string{devidp.GroupDevelopers},
+				BearerPassThrough: []config.BearerIssuer{{IssuerURL: strings.TrimSuffix(c.Provider.IssuerURL, "v2.0"), Audiences: []string{config.AKSServerAppID}}}},
+		}
+		aksIssuer = strings.TrimSuffix(c.Provider.IssuerURL, "v2.0")
+	})
+	if aksIssuer != h.idp.AccessTokenIssuer() {
+		t.Fatalf("test setup: v1 issuer %q != %q", aksIssuer, h.idp.AccessTokenIssuer())
+	}
+	h.signIn("alice")
+	token, _ := h.bearer()
+
+	cli := func(host, authz string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, h.auth.URL+"/auth", nil)
+		req.Header.Set("X-Forwarded-Host", host)
+		req.Header.Set("X-Forwarded-Uri", "/api/v1/pods")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("Authorization", authz)
+		resp, err := h.auth.Client().Do(req) // no cookie jar: no session
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	tests := []struct {
+		name       string
+		host       string
+		authz      string
+		wantStatus int
+	}{
+		{name: "trusted token passes", host: "cli.example.test", authz: "Bearer " + token, wantStatus: http.StatusOK},
+		{name: "policy still applies", host: "strict.example.test", authz: "Bearer " + token, wantStatus: http.StatusForbidden},
+		{name: "profile without pass-through", host: "headlamp.example.test", authz: "Bearer " + token, wantStatus: http.StatusUnauthorized},
+		{name: "tampered signature", host: "cli.example.test", authz: "Bearer " + token[:len(token)-4] + "AAAA", wantStatus: http.StatusUnauthorized},
+		{name: "alg none", host: "cli.example.test", authz: "Bearer " + algNone(token), wantStatus: http.StatusUnauthorized},
+		{name: "not a bearer", host: "cli.example.test", authz: "Basic YTpi", wantStatus: http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := cli(tc.host, tc.authz)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d; want %d", resp.StatusCode, tc.wantStatus)
+			}
+			if tc.wantStatus == http.StatusOK && resp.Header.Get("Authorization") != tc.authz {
+				t.Errorf("the token was not passed through unchanged")
+			}
+		})
+	}
+	h.clock.Advance(2 * testTokenLifetime)
+	if resp := cli("cli.example.test", "Bearer "+token); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("expired token: status %d; want 401", resp.StatusCode)
+	}
+}
+
+// algNone rewrites a JWT's header to alg "none" and drops the signature.
+func algNone(token string) string {
+	parts := strings.SplitN(token, ".", 3)
+	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
 }

@@ -140,6 +140,7 @@ func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 	cfg.Provider.ClientSecret = secret.String(testClientSecret)
 	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}
 	cfg.ForwardAuth.Mode = "auto"
+	cfg.Provider.GraphURL = provider.GraphURL()
 	if tweak != nil {
 		tweak(&cfg)
 	}

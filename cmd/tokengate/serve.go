@@ -98,9 +98,13 @@ func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbo
 		return nil, fmt.Errorf("token cache: %w", err)
 	}
 	store := session.NewCookieStore(codec, session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain})
+	// Users in more than 200 groups: their memberships come from Graph, with a Graph token
+	// from the same refresh token, cached per session for a few minutes.
+	groups := session.NewGroupResolver(tokens, idp.NewGraphClient(cfg.Provider.GraphURL, outbound), idp.GraphScope, 5*time.Minute, now)
 	h := handlers.New(handlers.Deps{
 		Config: cfg, IdP: client, Ready: client.Ready, Sessions: store, Tokens: tokens,
-		Dashboards: profiles, Codec: codec, Logger: logger, Now: now,
+		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now),
+		Codec: codec, Logger: logger, Now: now,
 	})
 	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, handler: h}, nil
 }
@@ -175,4 +179,16 @@ func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}
+
+// passThroughVerifiers builds one bearer verifier per profile that accepts callers' own
+// tokens.
+func passThroughVerifiers(profiles *dashboards.Set, outbound *http.Client, now func() time.Time) map[string]handlers.BearerVerifier {
+	out := map[string]handlers.BearerVerifier{}
+	for _, p := range profiles.Profiles() {
+		if len(p.BearerPassThrough) > 0 {
+			out[p.Name] = idp.NewBearerVerifier(p.BearerPassThrough, outbound, now)
+		}
+	}
+	return out
 }
