@@ -1,0 +1,100 @@
+package doctor
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// maxTokenBytes bounds a token read for explanation; Entra's largest are a few KiB.
+const maxTokenBytes = 64 << 10
+
+// Token is a JWT decoded without checking its signature: for explanation only, never for a
+// decision. It holds the header and the claims, not the raw token or the signature.
+type Token struct {
+	Header map[string]any
+	Claims map[string]any
+}
+
+// ParseToken decodes a compact JWT (an optional "Bearer " prefix and surrounding space are
+// ignored). Its errors never quote the token.
+func ParseToken(raw string) (*Token, error) {
+	raw = strings.TrimSpace(raw)
+	if len(raw) >= 7 && strings.EqualFold(raw[:7], "bearer ") {
+		raw = strings.TrimSpace(raw[7:])
+	}
+	if raw == "" {
+		return nil, errors.New("the token is empty")
+	}
+	if len(raw) > maxTokenBytes {
+		return nil, fmt.Errorf("the token is larger than %d bytes", maxTokenBytes)
+	}
+	parts := strings.Split(raw, ".")
+	switch len(parts) {
+	case 3:
+	case 5:
+		return nil, errors.New("this is an encrypted JWT (JWE, five parts): only its recipient can read it")
+	default:
+		return nil, fmt.Errorf("not a JWT: want three base64url parts separated by dots, got %d part(s); an opaque token can only be explained by its issuer", len(parts))
+	}
+	t := &Token{}
+	if err := decodeSegment(parts[0], &t.Header); err != nil {
+		return nil, fmt.Errorf("JWT header: %w", err)
+	}
+	if err := decodeSegment(parts[1], &t.Claims); err != nil {
+		return nil, fmt.Errorf("JWT payload: %w", err)
+	}
+	return t, nil
+}
+
+// decodeSegment decodes base64url JSON, tolerating the padding some encoders add.
+func decodeSegment(seg string, v *map[string]any) error {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
+	if err != nil {
+		return errors.New("not base64url")
+	}
+	if err := json.Unmarshal(b, v); err != nil || *v == nil {
+		return errors.New("not a JSON object")
+	}
+	return nil
+}
+
+// str returns a string claim, or "".
+func (t *Token) str(name string) string {
+	s, _ := t.Claims[name].(string)
+	return s
+}
+
+// strs returns a claim that may be one string or a list of strings (aud, groups).
+func (t *Token) strs(name string) []string {
+	switch v := t.Claims[name].(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// time returns a NumericDate claim (exp, nbf, iat) and whether it was there.
+func (t *Token) time(name string) (time.Time, bool) {
+	v, ok := t.Claims[name].(float64)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(v), 0).UTC(), true
+}
+
+func (t *Token) has(name string) bool {
+	_, ok := t.Claims[name]
+	return ok
+}
