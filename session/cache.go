@@ -41,6 +41,12 @@ type CacheOptions struct {
 	Now func() time.Time
 	// Logger receives background refresh failures (never a token), default discard.
 	Logger *slog.Logger
+	// Shared, when set, is a second level every replica sees (the Redis store): tokens are
+	// shared through it and refreshes take its per-session lock. Nil: this replica alone.
+	Shared SharedTokens
+	// SharedPoll is how often a replica waiting for another's refresh looks for its token,
+	// default 25ms.
+	SharedPoll time.Duration
 }
 
 // Outcome says how Get produced its token.
@@ -139,6 +145,9 @@ func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.SharedPoll <= 0 {
+		opts.SharedPoll = defaultSharedPoll
+	}
 	cache, err := ristretto.NewCache(&ristretto.Config[string, *entry]{
 		// Ten counters per entry that fits, assuming ~4 KiB entries (two refresh tokens).
 		NumCounters:        max(opts.MaxBytes/400, 1000),
@@ -159,9 +168,14 @@ func (c *TokenCache) Seed(sess *Session, scope string, tok idp.Token) {
 		return
 	}
 	c.store(cacheKey(sess, scope), sess.RefreshToken, tok)
+	if c.opts.Shared != nil {
+		c.shareSeed(sess, scope, tok)
+	}
 }
 
-// Forget drops the cached token for (sess, scope), as on sign-out.
+// Forget drops the cached token for (sess, scope), as on sign-out. A shared copy stays in
+// the shared layer until it expires, unreachable: the shared layer hands tokens out only
+// for sessions it still holds.
 func (c *TokenCache) Forget(sess *Session, scope string) {
 	c.cache.Del(cacheKey(sess, scope))
 }

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -20,7 +19,7 @@ import (
 //     that token (Stale) rather than an error.
 //
 // An error wraps idp.ErrInvalidGrant when the session is over (the entry is dropped),
-// idp.ErrUnavailable when no valid token is left, or ctx's error.
+// idp.ErrUnavailable or ErrStoreUnavailable when no valid token is left, or ctx's error.
 func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Result, error) {
 	if sess.ID == "" {
 		// Every id-less session would share one key, and so one user's token.
@@ -46,7 +45,7 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	if err == nil {
 		return c.result(sess, fresh, Refreshed), nil
 	}
-	if errors.Is(err, idp.ErrUnavailable) && e != nil && e.usable(c.opts.Now()) {
+	if transient(err) && e != nil && e.usable(c.opts.Now()) {
 		return c.result(sess, e, Stale), nil
 	}
 	return Result{}, err
@@ -55,9 +54,14 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 // usable reports whether e's token is still accepted at now (its real expiry, no margin).
 func (e *entry) usable(now time.Time) bool { return now.Before(e.expiry) }
 
-// result builds Get's answer, surfacing e's refresh token when sess is behind it.
+// result builds Get's answer, surfacing e's refresh token when sess is behind it. With a
+// shared layer never: the store already holds the newest one, and a caller saving an older
+// copy later could overwrite a newer rotation.
 func (c *TokenCache) result(sess *Session, e *entry, o Outcome) Result {
 	tok := idp.Token{AccessToken: e.access, Expiry: e.expiry}
+	if c.opts.Shared != nil {
+		return Result{Token: tok, Outcome: o}
+	}
 	if rt := newestRefreshToken(sess, e); rt != sess.RefreshToken {
 		tok.RefreshToken = rt
 	}
@@ -126,6 +130,9 @@ func (c *TokenCache) refreshShared(ctx context.Context, key string, sess *Sessio
 
 // refresh redeems the newest refresh token known for scope and caches the result.
 func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
+	if c.opts.Shared != nil {
+		return c.refreshAcross(ctx, key, sess, scope, e)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RefreshTimeout)
 	defer cancel()
 	base := sess.RefreshToken
@@ -135,13 +142,7 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 	}
 	tok, err := c.refresher.Refresh(ctx, rt, scope)
 	if err != nil {
-		switch {
-		case errors.Is(err, idp.ErrInvalidGrant):
-			c.cache.Del(key)
-		case errors.Is(err, idp.ErrUnavailable) && e != nil:
-			e.failedUntil.Store(c.opts.Now().Add(c.opts.RefreshTimeout).UnixNano())
-		}
-		return nil, fmt.Errorf("refresh token for scope %s: %w", scope, err)
+		return nil, c.refreshFailed(key, scope, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
 	}
 	if tok.RefreshToken.IsEmpty() {
 		// Not rotated: the token used stays the newest, and base must say so.

@@ -18,7 +18,8 @@ import (
 
 // Session is one signed-in user. It never holds an access token.
 type Session struct {
-	// ID is a random 128-bit value, base64url; it keys the token cache.
+	// ID is a random 256-bit value, base64url; it keys the token cache and, with the Redis
+	// store, is the secret the cookie carries.
 	ID string
 	// Subject is the stable user key: the Entra oid claim, else sub.
 	Subject  string
@@ -53,10 +54,11 @@ var (
 	ErrNoSession = errors.New("no session")
 )
 
-// idBytes is the entropy of a session id: 128 bits, enough that ids are never guessed or reused.
-const idBytes = 16
+// idBytes is the entropy of a session id: 256 bits. With the Redis store the id alone is the
+// bearer credential in the cookie, so it gets a key's strength, not just uniqueness.
+const idBytes = 32
 
-// NewID returns a fresh random session id, 22 characters of unpadded base64url.
+// NewID returns a fresh random session id, 43 characters of unpadded base64url.
 func NewID() (string, error) {
 	b := make([]byte, idBytes)
 	if _, err := rand.Read(b); err != nil {

@@ -1,0 +1,297 @@
+package session
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrStoreUnavailable means the session store (Redis) could not be reached in time. It is
+// transient: the answer is 503, never "sign in again".
+var ErrStoreUnavailable = errors.New("session store unavailable")
+
+// errEnded means Redis no longer holds the session: it was signed out, revoked by
+// front-channel logout, or expired.
+var errEnded = fmt.Errorf("session ended: %w", ErrNoSession)
+
+// RedisOptions tune a RedisStore.
+type RedisOptions struct {
+	// Cookie names the cookie that carries the sealed session id.
+	Cookie CookieOptions
+	// Timeout bounds every Redis call, default 500ms.
+	Timeout time.Duration
+	// CacheTTL is how long an opened session is served from memory without asking Redis:
+	// the bound on how long a revoked session keeps working on a replica. Default 0 (ask
+	// every time); tokengate configures 5s.
+	CacheTTL time.Duration
+	// LockTTL is how long one replica may hold a session's refresh lock, default 10s. A
+	// holder that dies frees the lock after this long.
+	LockTTL time.Duration
+	// LocalMaxEntries bounds the in-memory session cache, default 4096 sessions.
+	LocalMaxEntries int
+	// KeyPrefix starts every Redis key, default "tokengate:".
+	KeyPrefix string
+	// Now is the clock, default the codec's.
+	Now func() time.Time
+	// Logger receives Redis failures that cannot be returned (sign-out, lock release).
+	Logger *slog.Logger
+}
+
+// RedisStore keeps sessions in Redis. The cookie carries only the session id (256 random
+// bits), sealed; Redis holds the encoded session sealed with the same codec, so a dump of
+// Redis reveals no refresh token, under a key derived from a hash of the id, with a TTL that
+// ends with the session. Deleting the key revokes the session on every replica within
+// CacheTTL. It also implements SharedTokens (redistokens.go) for the TokenCache.
+type RedisStore struct {
+	rdb     redis.UniversalClient
+	codec   *Codec
+	cookies *CookieStore // builds and clears the cookie; never holds a session here
+	opts    RedisOptions
+	keys    keyspace
+	local   *localSessions
+}
+
+var _ SharedTokens = (*RedisStore)(nil)
+
+// NewRedisStore returns a store on rdb that seals with codec. It does not contact Redis:
+// tokengate starts while Redis is down and reports not ready until it answers.
+func NewRedisStore(rdb redis.UniversalClient, codec *Codec, opts RedisOptions) (*RedisStore, error) {
+	if rdb == nil || codec == nil {
+		return nil, errors.New("new redis store: no client or codec")
+	}
+	if opts.Timeout < 0 || opts.CacheTTL < 0 || opts.LockTTL < 0 || opts.LocalMaxEntries < 0 {
+		return nil, errors.New("new redis store: negative option")
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 500 * time.Millisecond
+	}
+	if opts.LockTTL == 0 {
+		opts.LockTTL = 10 * time.Second
+	}
+	if opts.LocalMaxEntries == 0 {
+		opts.LocalMaxEntries = 4096
+	}
+	if opts.KeyPrefix == "" {
+		opts.KeyPrefix = "tokengate:"
+	}
+	if opts.Now == nil {
+		opts.Now = codec.now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &RedisStore{
+		rdb:     rdb,
+		codec:   codec,
+		cookies: NewCookieStore(codec, opts.Cookie),
+		opts:    opts,
+		keys:    keyspace{prefix: opts.KeyPrefix},
+		local:   newLocalSessions(opts.LocalMaxEntries),
+	}, nil
+}
+
+// Ping reports whether Redis answers within the timeout: the readiness check.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w: %w", ErrStoreUnavailable, err)
+	}
+	return nil
+}
+
+// Load returns the session whose id r's cookie carries. It answers from memory for up to
+// CacheTTL after the last read from Redis, and from an older copy only while Redis cannot
+// be reached. Errors wrap ErrNoSession (no cookie, not ours, ended) or ErrStoreUnavailable
+// (Redis down and no copy in memory).
+func (s *RedisStore) Load(r *http.Request) (*Session, error) {
+	id, err := s.idFrom(r)
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w: %w", ErrNoSession, err)
+	}
+	return s.load(r.Context(), id)
+}
+
+func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
+	now := s.opts.Now()
+	cached, fresh := s.local.get(id, now)
+	if cached != nil && fresh {
+		return cached, nil
+	}
+	sess, err := s.fetch(ctx, id)
+	switch {
+	case err == nil:
+		s.local.put(id, sess, now.Add(s.opts.CacheTTL))
+		return sess, nil
+	case errors.Is(err, ErrStoreUnavailable) && cached != nil:
+		// Redis is down: a session we saw alive is still served (ARCHITECTURE "Sessions
+		// and scale"); revocation resumes when Redis is back.
+		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "redis unavailable; serving the session from memory", slog.Any("error", err))
+		return cached, nil
+	case errors.Is(err, ErrNoSession):
+		s.local.drop(id)
+	}
+	return nil, fmt.Errorf("load session: %w", err)
+}
+
+// fetch reads and opens the session of id from Redis.
+func (s *RedisStore) fetch(ctx context.Context, id string) (*Session, error) {
+	key := s.keys.session(id)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	sealed, err := s.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, errEnded
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w: %w", ErrStoreUnavailable, err)
+	}
+	return s.openSession(key, id, sealed)
+}
+
+// openSession opens a sealed session value read from key. The purpose names the key, so a
+// value copied to another session's key (by someone who can write to Redis) does not open.
+func (s *RedisStore) openSession(key, id, sealed string) (*Session, error) {
+	plain, err := s.codec.Open(sessionPurpose(key), sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open stored session: %w: %w", ErrNoSession, err)
+	}
+	sess, err := decodeSession(plain)
+	if err != nil {
+		return nil, fmt.Errorf("open stored session: %w: %w: %w", ErrNoSession, ErrInvalid, err)
+	}
+	if sess.ID != id {
+		return nil, fmt.Errorf("open stored session: id mismatch: %w: %w", ErrNoSession, ErrInvalid)
+	}
+	if sess.Expired(s.opts.Now()) {
+		return nil, fmt.Errorf("session ended at %s: %w: %w", sess.ExpiresAt.Format(time.RFC3339), ErrNoSession, ErrExpired)
+	}
+	return sess, nil
+}
+
+func (s *RedisStore) sealSession(key string, sess *Session) (string, error) {
+	return s.codec.Seal(sessionPurpose(key), encodeSession(nil, sess), sess.ExpiresAt)
+}
+
+func sessionPurpose(key string) string { return "redis-session:" + key }
+
+// Save writes sess to Redis until sess.ExpiresAt and, unless r already carries the cookie
+// for this id, sets the cookie. Saving a session r's cookie names only updates it: a session
+// that was signed out meanwhile is not brought back (the error wraps ErrNoSession).
+func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+	ttl := sess.ExpiresAt.Sub(s.opts.Now())
+	if ttl < time.Second {
+		return fmt.Errorf("save session: it ends at %s: %w", sess.ExpiresAt.Format(time.RFC3339), ErrExpired)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(sess.ID)
+	if err != nil || len(raw) != idBytes {
+		return fmt.Errorf("save session: id is not %d bytes of base64url", idBytes)
+	}
+	known := false
+	if id, err := s.idFrom(r); err == nil && id == sess.ID {
+		known = true
+	}
+	if err := s.put(context.WithoutCancel(r.Context()), sess, ttl, known); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	s.local.put(sess.ID, sess, s.opts.Now().Add(s.opts.CacheTTL))
+	if known {
+		return nil
+	}
+	value, err := s.codec.Seal(s.cookies.opts.Name, raw, sess.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	c := s.cookies.cookie(s.cookies.opts.Name, value, int(ttl/time.Second))
+	if err := c.Valid(); err != nil {
+		return fmt.Errorf("save session: cookie options: %w", err)
+	}
+	w.Header().Add("Set-Cookie", c.String())
+	for _, name := range s.cookies.carried(r) {
+		if name != s.cookies.opts.Name { // chunks of a cookie-store session, from before a switch
+			w.Header().Add("Set-Cookie", s.cookies.cookie(name, "", -1).String())
+		}
+	}
+	return nil
+}
+
+// put writes the sealed session, only over an existing one when update is set, and adds it
+// to its sid's index for front-channel logout.
+func (s *RedisStore) put(ctx context.Context, sess *Session, ttl time.Duration, update bool) error {
+	key := s.keys.session(sess.ID)
+	sealed, err := s.sealSession(key, sess)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	args := redis.SetArgs{TTL: ttl}
+	if update {
+		args.Mode = "XX"
+	}
+	err = s.rdb.SetArgs(ctx, key, sealed, args).Err()
+	if errors.Is(err, redis.Nil) {
+		return errEnded
+	}
+	if err != nil {
+		return fmt.Errorf("write session: %w: %w", ErrStoreUnavailable, err)
+	}
+	if sess.SID == "" {
+		return nil
+	}
+	// The index lives in another hash slot than the session, so it is written apart. Its
+	// TTL only grows: it must outlive the longest session it names.
+	idx := s.keys.sid(sess.SID)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, idx, s.keys.hash(sess.ID))
+		p.ExpireNX(ctx, idx, ttl)
+		p.ExpireGT(ctx, idx, ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index session by sid: %w: %w", ErrStoreUnavailable, err)
+	}
+	return nil
+}
+
+// Clear ends the session r's cookie names: it deletes it in Redis, so the cookie stops
+// working on every replica within CacheTTL, and deletes the cookie. A Redis failure is
+// logged: the browser's cookie is deleted all the same.
+func (s *RedisStore) Clear(w http.ResponseWriter, r *http.Request) {
+	if id, err := s.idFrom(r); err == nil {
+		s.local.drop(id)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.Timeout)
+		if err := s.rdb.Del(ctx, s.keys.session(id)).Err(); err != nil {
+			s.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not delete the session in redis; it stays valid until it expires",
+				slog.Any("error", err))
+		}
+		cancel()
+	}
+	s.cookies.Clear(w, r)
+}
+
+// idFrom opens r's session cookie and returns the session id it carries.
+func (s *RedisStore) idFrom(r *http.Request) (string, error) {
+	var cause error = http.ErrNoCookie
+	for _, c := range r.Cookies() {
+		if c.Name != s.cookies.opts.Name {
+			continue
+		}
+		raw, err := s.codec.Open(s.cookies.opts.Name, c.Value)
+		if err == nil && len(raw) != idBytes {
+			// A cookie-store session under the same name, from before a switch.
+			err = fmt.Errorf("cookie holds no session id: %w", ErrInvalid)
+		}
+		if err == nil {
+			return base64.RawURLEncoding.EncodeToString(raw), nil
+		}
+		cause = err
+	}
+	return "", cause
+}
