@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -26,6 +27,9 @@ type Dashboard struct {
 	// SignOutURL is tokengate's sign-out endpoint.
 	SignOutURL string
 	HTTPClient *http.Client
+
+	mu       sync.Mutex
+	verifier *oidc.IDTokenVerifier // discovered once, like an API server at start-up
 }
 
 // View is what the dashboard received and what the API server would decide.
@@ -81,12 +85,12 @@ func (d *Dashboard) inspect(ctx context.Context, r *http.Request) View {
 		return view
 	}
 	ctx = oidc.ClientContext(ctx, d.HTTPClient)
-	provider, err := oidc.NewProvider(ctx, d.AccessTokenIssuer)
+	verifier, err := d.apiServerVerifier(ctx)
 	if err != nil {
 		view.APIServer = "cannot reach the token issuer: " + err.Error()
 		return view
 	}
-	tok, err := provider.Verifier(&oidc.Config{ClientID: AKSServerAppID}).Verify(ctx, raw)
+	tok, err := verifier.Verify(ctx, raw)
 	if err != nil {
 		view.APIServer = "401: " + err.Error()
 		return view
@@ -113,6 +117,20 @@ func (d *Dashboard) inspect(ctx context.Context, r *http.Request) View {
 		view.Groups = append(view.Groups, g)
 	}
 	return view
+}
+
+// apiServerVerifier checks tokens as AKS does: the v1 issuer and the AKS audience.
+func (d *Dashboard) apiServerVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.verifier == nil {
+		provider, err := oidc.NewProvider(ctx, d.AccessTokenIssuer)
+		if err != nil {
+			return nil, err
+		}
+		d.verifier = provider.Verifier(&oidc.Config{ClientID: AKSServerAppID})
+	}
+	return d.verifier, nil
 }
 
 var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
