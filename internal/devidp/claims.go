@@ -77,12 +77,12 @@ func (p *Provider) accessToken(g *grant, resource string, perms []string, now ti
 	}
 	if resource != AKSResource && resource != GraphResource {
 		c["iss"], c["ver"] = p.Issuer(), "2.0"
-		c["azp"], c["azpacr"] = g.client.ID, "1"
+		c["azp"], c["azpacr"] = g.client.ID, g.clientACR
 		c["preferred_username"] = preferredUsername(u)
 		return p.key.sign(c)
 	}
 	c["iss"], c["ver"] = p.AccessTokenIssuer(), "1.0"
-	c["appid"], c["appidacr"] = g.client.ID, "1"
+	c["appid"], c["appidacr"] = g.client.ID, g.clientACR
 	c["acr"], c["amr"] = "1", []string{"pwd"}
 	if u.UPN != "" {
 		c["upn"], c["unique_name"] = u.UPN, u.UPN

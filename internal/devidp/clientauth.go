@@ -10,7 +10,8 @@ import (
 // authenticateClient checks the client credentials of a token request: client_secret_post
 // (client_id and client_secret form fields) or client_secret_basic (HTTP Basic with the
 // form-urlencoded id and secret, RFC 6749 §2.3.1). Sending the secret both ways, or
-// naming two different clients, is refused like a wrong secret.
+// naming two different clients, is refused like a wrong secret. A client_assertion is a
+// certificate or federated credential instead (assertion.go).
 func (p *Provider) authenticateClient(r *http.Request, form url.Values) (*Client, *entraError) {
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if r.Header.Get("Authorization") != "" {
@@ -24,16 +25,18 @@ func (p *Provider) authenticateClient(r *http.Request, form url.Values) (*Client
 		id, secret = bid, bsecret
 	}
 	if form.Get("client_assertion") != "" {
-		// Certificate and federated credentials are not modelled: no client has one.
-		return nil, invalidClient(700027, "Client assertion failed signature validation: devidp clients have no certificate or federated credentials.")
+		c, err := p.authenticateAssertion(id, form) // certificate or federated credential (assertion.go)
+		if err == nil && secret != "" {
+			return nil, invalidClient(7000215, "Invalid client secret provided: the client authenticated with more than one method.")
+		}
+		return c, err
 	}
 	if id == "" {
 		return nil, missingParam("client_id")
 	}
 	c := p.clients[id]
 	if c == nil {
-		return nil, &entraError{status: http.StatusBadRequest, code: "unauthorized_client", aadsts: 700016,
-			text: fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", id, p.cfg.TenantID)}
+		return nil, unknownClient(id, p.cfg.TenantID)
 	}
 	if secret == "" {
 		return nil, invalidClient(7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")

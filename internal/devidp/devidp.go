@@ -1,6 +1,7 @@
 // Package devidp is a development identity provider that behaves like Microsoft Entra ID for
 // the parts tokengate depends on: the v2 authorization-code flow
-// with PKCE, client secrets (post and basic), v1 access tokens for the AKS server app, v2 ID
+// with PKCE, client secrets (post and basic), certificate and federated client assertions,
+// app-only client-credentials tokens, v1 access tokens for the AKS server app, v2 ID
 // tokens, multi-resource refresh tokens that rotate without revoking the old one, the
 // single-resource scope rule, groups overage, and Entra's error shape and AADSTS codes.
 //
@@ -73,7 +74,8 @@ type Provider struct {
 	authorizeCalls int
 	unavailable    bool
 
-	graph graphState // the Microsoft Graph stand-in (graph.go)
+	graph      graphState     // the Microsoft Graph stand-in (graph.go)
+	assertions assertionState // client assertions seen (assertion.go)
 }
 
 // New validates cfg, fills in defaults, generates a fresh RSA signing key and returns the
@@ -133,8 +135,8 @@ func withDefaults(cfg Config) (Config, error) {
 		switch {
 		case c.ID == "":
 			return cfg, fmt.Errorf("clients[%d].ID: required", i)
-		case c.Secret == "":
-			return cfg, fmt.Errorf("clients[%d].Secret: required (devidp models confidential web apps only)", i)
+		case c.Secret == "" && len(c.Certificates) == 0 && len(c.FederatedCredentials) == 0:
+			return cfg, fmt.Errorf("clients[%d].Secret: required unless the client has Certificates or FederatedCredentials (devidp models confidential web apps only)", i)
 		case len(c.RedirectURIs) == 0:
 			return cfg, fmt.Errorf("clients[%d].RedirectURIs: at least one is required", i)
 		}

@@ -42,8 +42,8 @@ func (p *Provider) buildDocuments() error {
 		ResponseModesSupported:           []string{"query"},
 		SubjectTypesSupported:            []string{"pairwise"},
 		IDTokenSigningAlgValuesSupported: []string{"RS256"},
-		// Entra advertises private_key_jwt; devidp keeps the list identical but answers
-		// client assertions with invalid_client (see authenticateClient).
+		// Entra's list; private_key_jwt covers certificate and federated assertions
+		// (assertion.go).
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		ScopesSupported:                   []string{"openid", "profile", "email", "offline_access"},
 		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "nbf", "nonce", "sid",

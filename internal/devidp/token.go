@@ -16,6 +16,8 @@ type grant struct {
 	nonce  string   // code grant only: refreshed ID tokens carry none
 	signIn scopeSet // the authorization request's scopes
 	scopes scopeSet // this request's scopes: one resource
+	// clientACR is how the client authenticated: "1" secret, "2" assertion (assertion.go).
+	clientACR string
 }
 
 // token is the token endpoint: client authentication, then the grant.
@@ -47,6 +49,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		g, cerr = p.redeemCode(client, form)
 	case "refresh_token":
 		g, cerr = p.redeemRefresh(client, form)
+	case "client_credentials":
+		// An app-only token: no user, no refresh token (apponly.go).
+		if cerr = p.clientCredentials(w, client, form); cerr == nil {
+			return
+		}
 	case "":
 		cerr = missingParam("grant_type")
 	default:
@@ -54,6 +61,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			text: fmt.Sprintf("The app requested an unsupported grant type '%s'.", grantType)}
 	}
 	if cerr == nil {
+		g.clientACR = clientACR(form)
 		cerr = p.respond(w, g)
 	}
 	if cerr != nil {

@@ -1,6 +1,9 @@
 package devidp
 
-import "fmt"
+import (
+	"crypto/x509"
+	"fmt"
+)
 
 // User is an account that can sign in.
 type User struct {
@@ -18,10 +21,16 @@ type User struct {
 	Groups []string
 }
 
-// Client is an app registration (a confidential web app with a client secret).
+// Client is an app registration: a confidential web app with a client secret, certificates
+// or federated credentials (at least one of them).
 type Client struct {
-	// ID is the application (client) id; Secret its client secret.
+	// ID is the application (client) id; Secret its client secret, if it has one.
 	ID, Secret string
+	// Certificates are the certificates uploaded to the app registration: a client assertion
+	// signed by one of their keys, named by x5t or x5t#S256, authenticates the client.
+	Certificates []*x509.Certificate
+	// FederatedCredentials are trusted external issuers (workload identity).
+	FederatedCredentials []FederatedCredential
 	// RedirectURIs must match the authorization request's redirect_uri exactly.
 	RedirectURIs []string
 	// PostLogoutRedirectURIs are where the logout endpoint may send the browser back to.
