@@ -174,7 +174,11 @@ func TestCertificateAssertion(t *testing.T) {
 		{name: "assertion and secret", wantCode: 7000215, wantErr: "invalid_client",
 			form: func() url.Values { f := credentialsForm(certClientID, rs(nil)); f.Set("client_secret", "x"); return f }()},
 		{name: "wrong assertion type", wantCode: 50027, wantErr: "invalid_request",
-			form: func() url.Values { f := credentialsForm(certClientID, rs(nil)); f.Set("client_assertion_type", "jwt"); return f }()},
+			form: func() url.Values {
+				f := credentialsForm(certClientID, rs(nil))
+				f.Set("client_assertion_type", "jwt")
+				return f
+			}()},
 		{name: "secret for a certificate-only client", wantCode: 7000215, wantErr: "invalid_client",
 			form: url.Values{"grant_type": {"client_credentials"}, "scope": {aksDefaultScope}, "client_id": {certClientID}, "client_secret": {"guess"}}},
 	}
