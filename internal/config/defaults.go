@@ -21,6 +21,12 @@ func Defaults() Config {
 		Session: Session{
 			Lifetime:      12 * time.Hour,
 			SignInTimeout: 10 * time.Minute,
+			Store:         StoreCookie,
+		},
+		Redis: Redis{
+			Timeout:         500 * time.Millisecond,
+			SessionCacheTTL: 5 * time.Second,
+			LockTTL:         10 * time.Second,
 		},
 		Token: Token{
 			SafetyMargin:  60 * time.Second,

@@ -27,6 +27,20 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "cookie.secretFiles", Env: "TOKENGATE_COOKIE_SECRET_FILES"},
 		{Path: "session.lifetime", Env: "TOKENGATE_SESSION_LIFETIME"},
 		{Path: "session.signInTimeout", Env: "TOKENGATE_SESSION_SIGN_IN_TIMEOUT"},
+		{Path: "session.store", Env: "TOKENGATE_SESSION_STORE"},
+		{Path: "redis.url", Env: "TOKENGATE_REDIS_URL"},
+		{Path: "redis.addrs", Env: "TOKENGATE_REDIS_ADDRS"},
+		{Path: "redis.masterName", Env: "TOKENGATE_REDIS_MASTER_NAME"},
+		{Path: "redis.username", Env: "TOKENGATE_REDIS_USERNAME"},
+		{Path: "redis.password", Env: "TOKENGATE_REDIS_PASSWORD", Secret: true},
+		{Path: "redis.passwordFile", Env: "TOKENGATE_REDIS_PASSWORD_FILE"},
+		{Path: "redis.db", Env: "TOKENGATE_REDIS_DB"},
+		{Path: "redis.tls.enabled", Env: "TOKENGATE_REDIS_TLS_ENABLED"},
+		{Path: "redis.tls.caFile", Env: "TOKENGATE_REDIS_TLS_CA_FILE"},
+		{Path: "redis.tls.serverName", Env: "TOKENGATE_REDIS_TLS_SERVER_NAME"},
+		{Path: "redis.timeout", Env: "TOKENGATE_REDIS_TIMEOUT"},
+		{Path: "redis.sessionCacheTTL", Env: "TOKENGATE_REDIS_SESSION_CACHE_TTL"},
+		{Path: "redis.lockTTL", Env: "TOKENGATE_REDIS_LOCK_TTL"},
 		{Path: "token.safetyMargin", Env: "TOKENGATE_TOKEN_SAFETY_MARGIN"},
 		{Path: "token.refreshAhead", Env: "TOKENGATE_TOKEN_REFRESH_AHEAD"},
 		{Path: "token.cacheMaxBytes", Env: "TOKENGATE_TOKEN_CACHE_MAX_BYTES"},
@@ -85,7 +99,7 @@ func TestEnvWords(t *testing.T) {
 // cannot parse fails here rather than at an operator's start.
 func TestKeysAcceptValues(t *testing.T) {
 	samples := map[string]string{
-		"time.Duration": "90s", "bool": "true", "int64": "1048576",
+		"time.Duration": "90s", "bool": "true", "int64": "1048576", "int": "3",
 		"[]config.Dashboard": `[{"name": "x", "hosts": ["x.example.com"], "headers": {"X-A": "${user}"}}]`,
 	}
 	for _, k := range Keys() {

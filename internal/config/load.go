@@ -66,6 +66,15 @@ func readSecretFiles(c *Config) problems {
 			p.ClientSecret = secret.String(s)
 		}
 	}
+	if r := &c.Redis; r.PasswordFile != "" {
+		if !r.Password.IsEmpty() {
+			ps.add("redis.passwordFile", "set redis.password or redis.passwordFile, not both")
+		} else if s, err := readSecretFile(r.PasswordFile); err != nil {
+			ps.addErr("redis.passwordFile", err)
+		} else {
+			r.Password = secret.String(s)
+		}
+	}
 	ck := &c.Cookie
 	if len(ck.SecretFiles) > 0 {
 		if len(ck.Secrets) > 0 {

@@ -30,6 +30,7 @@ type Config struct {
 	Provider    Provider    `yaml:"provider"`
 	Cookie      Cookie      `yaml:"cookie"`
 	Session     Session     `yaml:"session"`
+	Redis       Redis       `yaml:"redis"`
 	Token       Token       `yaml:"token"`
 	ForwardAuth ForwardAuth `yaml:"forwardAuth"`
 	Headers     Headers     `yaml:"headers"`
@@ -133,6 +134,51 @@ type Session struct {
 	Lifetime time.Duration `yaml:"lifetime"`
 	// SignInTimeout is how long a started sign-in (its CSRF cookie) stays valid, default 10m.
 	SignInTimeout time.Duration `yaml:"signInTimeout"`
+	// Store is where sessions live: "cookie" (default; everything sealed in the browser, no
+	// server state) or "redis" (the cookie holds only a session id; sign-out revokes, and
+	// replicas share tokens and refresh once; configure redis).
+	Store string `yaml:"store"`
+}
+
+// Redis configures the Redis server, Sentinel or Cluster behind session.store: redis.
+type Redis struct {
+	// URL of a single server: redis://[user@]host:port[/db], or rediss:// for TLS. Set URL
+	// or Addrs, not both. The password goes in Password or PasswordFile, never in the URL.
+	URL string `yaml:"url"`
+	// Addrs are host:port seeds: Sentinels when MasterName is set, else Cluster nodes (or
+	// one server).
+	Addrs []string `yaml:"addrs"`
+	// MasterName is the Sentinel master set's name; it turns Addrs into Sentinels.
+	MasterName string `yaml:"masterName"`
+	// Username for Redis ACLs (AUTH username password); empty means the default user.
+	Username string `yaml:"username"`
+	// Password is the Redis password; PasswordFile, when set, is read instead.
+	Password     secret.String `yaml:"password"`
+	PasswordFile string        `yaml:"passwordFile"`
+	// DB is the database number (not with Cluster), default 0.
+	DB int `yaml:"db"`
+	// TLS configures TLS to Redis; a rediss:// URL turns it on too.
+	TLS RedisTLS `yaml:"tls"`
+	// Timeout bounds every Redis call, default 500ms.
+	Timeout time.Duration `yaml:"timeout"`
+	// SessionCacheTTL is how long a replica serves a session from memory without asking
+	// Redis: a signed-out or revoked session keeps working this long on other replicas.
+	// Default 5s, at most 30s.
+	SessionCacheTTL time.Duration `yaml:"sessionCacheTTL"`
+	// LockTTL is how long one replica may hold a session's refresh lock, default 10s; at
+	// least provider.timeout, so a refresh never outlives its lock.
+	LockTTL time.Duration `yaml:"lockTTL"`
+}
+
+// RedisTLS configures TLS to Redis.
+type RedisTLS struct {
+	// Enabled turns TLS on (also implied by a rediss:// URL).
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of the CAs that sign the server certificate; empty means the
+	// system roots.
+	CAFile string `yaml:"caFile"`
+	// ServerName is the name checked in the server certificate; empty means the host dialed.
+	ServerName string `yaml:"serverName"`
 }
 
 // Token configures the access-token cache.

@@ -40,6 +40,7 @@ func (c *Config) Validate() error {
 	c.validateProvider(&ps)
 	c.validateCookie(&ps, public)
 	c.validateTimes(&ps)
+	c.validateRedis(&ps)
 	c.validateDashboards(&ps)
 	if _, err := parseWebURL(c.Provider.GraphURL, "https://graph.microsoft.com"); err != nil {
 		ps.addErr("provider.graphURL", err)
