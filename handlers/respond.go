@@ -51,6 +51,9 @@ func (s *server) fail(c *gin.Context, err error) {
 	c.Header("Cache-Control", "no-store")
 	if wantsHTML(c) {
 		c.Header("Content-Type", "text/html; charset=utf-8")
+		// The page has inline styles and nothing else: no scripts, frames or remote loads.
+		c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+		c.Header("X-Content-Type-Options", "nosniff")
 		c.Status(he.status)
 		_ = errorPage.Execute(c.Writer, pageData{Status: he.status, Title: http.StatusText(he.status), Reason: he.reason, Retry: he.retry})
 		c.Abort()

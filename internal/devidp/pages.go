@@ -22,10 +22,20 @@ import (
 // id="error".
 var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Sign in to your account · devidp</title></head>
-<body>
+<head><meta charset="utf-8"><title>Sign in to your account · devidp</title>
+<meta name="viewport" content="width=device-width"><style>
+body{font:15px/1.5 "Segoe UI",system-ui,sans-serif;background:#f2f2f2;color:#1b1b1b;margin:0}
+main{background:#fff;max-width:26rem;margin:4rem auto;padding:2.5rem 2.75rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}
+h1{font-size:1.5rem;font-weight:600;margin:0 0 .5rem}h2{font-size:1rem;margin-top:2rem}
+label{display:block;font-size:.9rem}input:not([type=hidden]){display:block;width:100%;box-sizing:border-box;
+border:0;border-bottom:1px solid #666;padding:.4rem 0;font:inherit;margin-top:.2rem}
+button{font:inherit;padding:.35rem 1.5rem;border:0;margin-right:.5rem;cursor:pointer}
+button[value=signin]{background:#0067b8;color:#fff}button[value=cancel]{background:#ccc}
+#error{color:#e81123}.note{color:#666;font-size:.85rem}code{background:#f2f2f2;padding:0 .2rem}
+</style></head>
+<body><main>
 <h1>Sign in</h1>
-<p>devidp, the development identity provider standing in for Microsoft Entra ID. Not for production.</p>
+<p class="note">devidp, the development identity provider standing in for Microsoft Entra ID. Not for production.</p>
 {{if .Error}}<p id="error" role="alert">{{.Error}}</p>
 {{end}}<form method="post" action="{{.Action}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
@@ -38,18 +48,28 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 <ul>
 {{range .Users}}<li><code>{{.Username}}</code>: {{.Name}}</li>
 {{end}}</ul>
-<p>The sample accounts' password is <code>password</code>.</p>
-</body>
+<p class="note">The sample accounts' password is <code>password</code>.</p>
+</main></body>
 </html>
 `))
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{{.Title}} · devidp</title></head>
-<body>
+<head><meta charset="utf-8"><title>{{.Title}} · devidp</title>
+<meta name="viewport" content="width=device-width"><style>
+body{font:15px/1.5 "Segoe UI",system-ui,sans-serif;background:#f2f2f2;color:#1b1b1b;margin:0}
+main{background:#fff;max-width:26rem;margin:4rem auto;padding:2.5rem 2.75rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}
+h1{font-size:1.5rem;font-weight:600;margin:0 0 .5rem}h2{font-size:1rem;margin-top:2rem}
+label{display:block;font-size:.9rem}input:not([type=hidden]){display:block;width:100%;box-sizing:border-box;
+border:0;border-bottom:1px solid #666;padding:.4rem 0;font:inherit;margin-top:.2rem}
+button{font:inherit;padding:.35rem 1.5rem;border:0;margin-right:.5rem;cursor:pointer}
+button[value=signin]{background:#0067b8;color:#fff}button[value=cancel]{background:#ccc}
+#error{color:#e81123}.note{color:#666;font-size:.85rem}code{background:#f2f2f2;padding:0 .2rem}
+</style></head>
+<body><main>
 <h1>{{.Title}}</h1>
 <p id="message">{{.Text}}</p>
-</body>
+</main></body>
 </html>
 `))
 
@@ -92,7 +112,7 @@ func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
