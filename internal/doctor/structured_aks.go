@@ -23,7 +23,7 @@ func usernameMapping(u mappedUser, a JWTAuthenticator, key string) Result {
 		fix = fmt.Sprintf("%s.claimMappings.username.expression: \"'%s' + (%s)\"", key, aksJWTPrefix, m.Expression)
 	}
 	return Result{Status: Fail, Name: name,
-		Detail: fmt.Sprintf("maps to %q, which does not start with %s: AKS requires every mapped username and group to, and refuses the configuration otherwise", u.Username, aksJWTPrefix),
+		Detail: fmt.Sprintf("maps to %q, which does not start with %q; AKS requires every mapped username and group to, and refuses the configuration otherwise", u.Username, aksJWTPrefix),
 		Fix:    fix}
 }
 
@@ -47,7 +47,7 @@ func groupsMapping(u mappedUser, a JWTAuthenticator, key string) Result {
 		fix = fmt.Sprintf("%s.claimMappings.groups.expression mapping each group g to '%s' + g, e.g. claims.groups.map(g, '%s' + g)", key, aksJWTPrefix, aksJWTPrefix)
 	}
 	return Result{Status: Fail, Name: name,
-		Detail: fmt.Sprintf("%d of %d mapped groups do not start with %s (%s): AKS requires every mapped username and group to", len(bad), len(u.Groups), aksJWTPrefix, listSome(bad)),
+		Detail: fmt.Sprintf("%d of %d mapped groups do not start with %q (%s); AKS requires every mapped username and group to", len(bad), len(u.Groups), aksJWTPrefix, listSome(bad)),
 		Fix:    fix}
 }
 

@@ -156,7 +156,10 @@ func claimRules(env *cel.Env, t *Token, a JWTAuthenticator, key string) []Result
 			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s fails: %s", rk, ruleText(r.Message, r.Expression)), Fix: "the API server refuses this token (401)"})
 		}
 	}
-	if len(out) == 0 {
+	switch {
+	case len(a.ClaimValidationRules) == 0:
+		out = append(out, Result{Status: OK, Name: name, Detail: "no rules"})
+	case len(out) == 0:
 		out = append(out, Result{Status: OK, Name: name, Detail: fmt.Sprintf("all %d rule(s) pass", len(a.ClaimValidationRules))})
 	}
 	return out
