@@ -32,7 +32,9 @@ type Config struct {
 	ClientID     string
 	ClientSecret secret.String
 	AuthMethod   string // AuthClientSecretPost or AuthClientSecretBasic
-	RedirectURL  string
+	// ClientAuth chooses a certificate or workload identity instead of the secret.
+	ClientAuth  ClientAuthConfig
+	RedirectURL string
 	// SignInScopes are sent on /authorize and on the code redemption: OIDC scopes plus
 	// exactly one resource scope.
 	SignInScopes []string
@@ -52,6 +54,7 @@ var ErrNotReady = fmt.Errorf("%w: provider discovery not loaded yet", ErrUnavail
 // succeed before the other methods work; until then they return ErrNotReady.
 type Client struct {
 	cfg        Config
+	auth       clientAuth
 	discovered atomic.Pointer[discovery]
 }
 
@@ -73,15 +76,17 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("idp: issuer URL is empty")
 	case cfg.ClientID == "":
 		return nil, errors.New("idp: client id is empty")
-	case cfg.AuthMethod != AuthClientSecretPost && cfg.AuthMethod != AuthClientSecretBasic:
-		return nil, fmt.Errorf("idp: unknown client auth method %q", cfg.AuthMethod)
 	case cfg.HTTPClient == nil:
 		return nil, errors.New("idp: no HTTP client")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg}, nil
+	auth, err := newClientAuth(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{cfg: cfg, auth: auth}, nil
 }
 
 // Discover loads the provider's metadata. Call it until it succeeds; it is cheap to repeat.
@@ -98,14 +103,12 @@ func (c *Client) Discover(ctx context.Context) error {
 		return fmt.Errorf("read metadata of %s: %w", c.cfg.IssuerURL, err)
 	}
 	endpoint := provider.Endpoint()
-	endpoint.AuthStyle = oauth2.AuthStyleInParams
-	if c.cfg.AuthMethod == AuthClientSecretBasic {
-		endpoint.AuthStyle = oauth2.AuthStyleInHeader
-	}
+	clientSecret, style := c.auth.endpointAuth()
+	endpoint.AuthStyle = style
 	d := &discovery{
 		oauth: oauth2.Config{
 			ClientID:     c.cfg.ClientID,
-			ClientSecret: c.cfg.ClientSecret.Reveal(),
+			ClientSecret: clientSecret,
 			Endpoint:     endpoint,
 			RedirectURL:  c.cfg.RedirectURL,
 			Scopes:       c.cfg.SignInScopes,
@@ -172,10 +175,14 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 		return nil, err
 	}
 	ctx = oidcContext(ctx, c.cfg.HTTPClient)
-	tok, err := d.oauth.Exchange(ctx, code,
+	opts, err := authOptions(c.auth, d.tokenURL)
+	if err != nil {
+		return nil, fmt.Errorf("redeem authorization code: client authentication: %w", err)
+	}
+	tok, err := d.oauth.Exchange(ctx, code, append(opts,
 		oauth2.VerifierOption(verifier),
 		// Entra wants one resource per /token call; name it explicitly (ENTRA.md).
-		oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.SignInScopes, " ")))
+		oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.SignInScopes, " ")))...)
 	if err != nil {
 		return nil, fmt.Errorf("redeem authorization code: %w", classify(err))
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/tokengate/tokengate/internal/secret"
 )
 
@@ -95,10 +97,22 @@ func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (
 	return c.parseTokenResponse(body)
 }
 
+// newTokenRequest adds the client authentication to form exactly as x/oauth2 does for the
+// code exchange (clientauth.go), so refreshes and the exchange send the same credentials.
 func (c *Client) newTokenRequest(ctx context.Context, d *discovery, form url.Values) (*http.Request, error) {
-	if c.cfg.AuthMethod == AuthClientSecretPost {
+	extra, err := c.auth.params(d.tokenURL)
+	if err != nil {
+		return nil, fmt.Errorf("client authentication: %w", err)
+	}
+	for k, v := range extra {
+		form[k] = v
+	}
+	clientSecret, style := c.auth.endpointAuth()
+	if style == oauth2.AuthStyleInParams {
 		form.Set("client_id", c.cfg.ClientID)
-		form.Set("client_secret", c.cfg.ClientSecret.Reveal())
+		if clientSecret != "" {
+			form.Set("client_secret", clientSecret)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -106,9 +120,9 @@ func (c *Client) newTokenRequest(ctx context.Context, d *discovery, form url.Val
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if c.cfg.AuthMethod == AuthClientSecretBasic {
+	if style == oauth2.AuthStyleInHeader {
 		// RFC 6749 2.3.1: both parts are form-encoded before Basic encoding.
-		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret.Reveal()))
+		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(clientSecret))
 	}
 	return req, nil
 }
