@@ -3,6 +3,7 @@
 //
 //	tokengate serve --config FILE   run the service
 //	tokengate demo                  run a self-contained demo on localhost
+//	tokengate doctor --config FILE  explain what is wrong, one line per check, with the fix
 //	tokengate version               print the version
 package main
 
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCommand(ctx, args[1:], stderr)
 	case "demo":
 		err = demoCommand(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		err = doctorCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		_, err = fmt.Fprintf(stdout, "tokengate %s\n", version)
 	case "help", "--help", "-h":
@@ -69,6 +72,9 @@ commands:
   serve --config FILE   run the forward-auth service (env TOKENGATE_* overrides the file)
   demo                  run tokengate, a development identity provider and a sample
                         dashboard on localhost, and print the URL to open
+  doctor --config FILE [--token FILE|-] [--structured-auth FILE]
+                        check the configuration, the identity provider and the
+                        dashboards, and explain a token as an AKS API server sees it
   version               print the version
 `)
 }
