@@ -13,17 +13,30 @@ import (
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
 
-// auth answers the ingress's subrequest for one request to a dashboard (ARCHITECTURE.md,
-// "One /auth request"). Every error path answers 4xx/5xx, never 2xx.
+// auth answers the ingress's subrequest for one request to a dashboard and records the
+// decision in the metrics and on the request's span. It is never logged when it succeeds:
+// it is the hot path.
 func (s *server) auth(c *gin.Context) {
+	start := time.Now()
+	profile, proxy := s.forwardAuth(c)
+	s.observeAuth(c, profile, proxy, start)
+}
+
+// forwardAuth answers (ARCHITECTURE.md, "One /auth request") and names the dashboard profile
+// (telemetry.NoProfile when none matched) and the proxy family. Every error path answers
+// 4xx/5xx, never 2xx.
+func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
+	profileName = telemetry.NoProfile
 	fwd, err := ParseForward(s.Config.ForwardAuth.Mode, c.Request.Header)
 	if err != nil {
 		s.fail(c, errorf(http.StatusBadRequest, err.Error(), nil))
 		return
 	}
+	proxy = fwd.Proxy
 	if fwd.Navigation {
 		c.Set(navigationKey, true)
 	}
@@ -32,7 +45,8 @@ func (s *server) auth(c *gin.Context) {
 		s.fail(c, errorf(http.StatusForbidden, "no dashboard is configured for host "+fwd.Host, nil))
 		return
 	}
-	sess, err := s.Sessions.Load(c.Request)
+	profileName = profile.Name
+	sess, err := s.loadSession(c)
 	if err != nil {
 		if len(profile.BearerPassThrough) > 0 && s.passThrough(c, profile) {
 			return
@@ -41,13 +55,13 @@ func (s *server) auth(c *gin.Context) {
 		return
 	}
 	user := userOf(sess)
-	if !s.admitted(c, profile, sess, &user) {
+	if !s.decide(c, profile, sess, &user) {
 		return
 	}
 	var token string
 	var res session.Result
 	if profile.Token != dashboards.NoToken {
-		res, err = s.Tokens.Get(c.Request.Context(), sess, tokenScope(profile))
+		res, err = s.token(c, sess, tokenScope(profile))
 		if err != nil {
 			s.tokenFailed(c, fwd, tokenScope(profile), err)
 			return
@@ -62,6 +76,7 @@ func (s *server) auth(c *gin.Context) {
 		h["X-Accel-Expires"] = []string{strconv.Itoa(s.cacheSeconds(profile, res, ttl))}
 	}
 	c.Status(http.StatusOK)
+	return
 }
 
 // admitted applies the profile's policy before any token is fetched. A refusal is a 403 that
@@ -169,9 +184,12 @@ func (s *server) tokenFailed(c *gin.Context, fwd ForwardRequest, scope string, e
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant):
 		// The refresh token is dead (revoked, expired, sign-in frequency): the session is over.
+		// fail logs a 401 at debug only, so the refresh failure gets its own line.
+		s.Logger.InfoContext(c.Request.Context(), "token refresh refused; session ended", "scope", scope, "error", err)
 		s.Sessions.Clear(c.Writer, c.Request)
 		s.unauthenticated(c, fwd, err)
 	case errors.Is(err, idp.ErrConsentRequired):
+		s.Logger.WarnContext(c.Request.Context(), "token refresh refused: consent required", "scope", scope, "error", err)
 		s.fail(c, errorf(http.StatusForbidden, "the identity provider requires consent for "+scope+"; ask an administrator to grant admin consent", err))
 	case errors.Is(err, idp.ErrInvalidClient):
 		s.fail(c, errorf(http.StatusServiceUnavailable, "the identity provider rejected tokengate's client credentials; the operator must fix them", err))

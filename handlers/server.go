@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -76,17 +78,27 @@ type Deps struct {
 	Groups GroupResolver
 	// PassThrough verifies callers' own bearer tokens, by profile name.
 	PassThrough map[string]BearerVerifier
+	// Logout ends sessions by sid for front-channel logout; nil with the cookie store,
+	// which has no server state to end.
+	Logout SIDRevoker
 	// Codec seals the short-lived sign-in (CSRF) cookies.
 	Codec  *session.Codec
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Tracing traces requests and the steps of /auth when it is enabled; nil or disabled
+	// installs no tracing middleware at all.
+	Tracing *telemetry.Tracing
+	// Metrics counts /auth decisions, token cache outcomes, sign-ins and sign-outs, and is
+	// served at /metrics unless metrics.listen names a listener of its own. Nil: no metrics.
+	Metrics *telemetry.Metrics
 }
 
 // server carries the dependencies into the route handlers.
 type server struct {
 	Deps
 	redirects RedirectPolicy
-	signInURL string // PublicURL + "/oauth2/start"
+	signInURL string       // PublicURL + "/oauth2/start"
+	tracer    trace.Tracer // nil when tracing is off
 }
 
 // New builds the gin engine with every route. It never uses gin.Default: gin's logger prints
@@ -106,6 +118,7 @@ func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	s.useTracing(r) // first, so that the log lines of a request carry its trace
 	r.Use(recovery(d.Logger), accessLog(d.Logger))
 
 	r.GET("/auth", s.auth)
@@ -116,9 +129,13 @@ func New(d Deps) http.Handler {
 	r.GET("/oauth2/callback", s.callback)
 	r.GET("/oauth2/sign_out", s.signOut)
 	r.POST("/oauth2/sign_out", s.signOut)
+	r.GET("/oauth2/frontchannel_logout", s.frontChannelLogout)
 	r.GET("/oauth2/userinfo", s.userinfo)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	if d.Metrics != nil && d.Config.Metrics.Listen == "" {
+		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	}
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errorf(http.StatusNotFound, "no such endpoint", nil)) })
 	r.NoMethod(func(c *gin.Context) { s.fail(c, errorf(http.StatusMethodNotAllowed, "method not allowed", nil)) })
 	return r

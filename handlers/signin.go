@@ -97,6 +97,7 @@ func (s *server) callback(c *gin.Context) {
 			AccessToken: signIn.Token.IDToken, RefreshToken: signIn.Token.RefreshToken, Expiry: signIn.IDTokenExpiry,
 		})
 	}
+	s.Metrics.SignIn(c.Request.Context())
 	s.Logger.InfoContext(c.Request.Context(), "signed in", "user", sess.PreferredUsername, "subject", sess.Subject, "groups", len(sess.Groups))
 	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusFound, pending.Redirect)

@@ -17,6 +17,7 @@ func (s *server) signOut(c *gin.Context) {
 	rd := s.redirects.Safe(c.Query("rd"))
 	if sess, err := s.Sessions.Load(c.Request); err == nil {
 		s.forgetTokens(sess)
+		s.Metrics.SignOut(c.Request.Context())
 		s.Logger.InfoContext(c.Request.Context(), "signed out", "user", sess.PreferredUsername, "subject", sess.Subject)
 	}
 	s.Sessions.Clear(c.Writer, c.Request)

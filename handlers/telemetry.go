@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tokengate/tokengate/dashboards"
+	"github.com/tokengate/tokengate/internal/telemetry"
+	"github.com/tokengate/tokengate/session"
+)
+
+// tracerName is the instrumentation scope of the spans handlers make.
+const tracerName = "github.com/tokengate/tokengate/handlers"
+
+// Span attributes of /auth. None of them ever holds a token, cookie or code: they name the
+// dashboard profile, the proxy family, the decision and how the token cache answered.
+const (
+	attrProfile      = attribute.Key("tokengate.profile")
+	attrProxy        = attribute.Key("tokengate.proxy")
+	attrDecision     = attribute.Key("tokengate.decision")
+	attrCacheOutcome = attribute.Key("tokengate.cache.outcome")
+	attrScope        = attribute.Key("tokengate.token.scope")
+	attrAllowed      = attribute.Key("tokengate.policy.allowed")
+	attrSession      = attribute.Key("tokengate.session.found")
+)
+
+// Span names of the steps of /auth, children of otelgin's server span.
+const (
+	spanSessionLoad = "session.load"
+	spanPolicy      = "policy.decide"
+	spanTokenCache  = "token_cache.get"
+)
+
+// useTracing installs otelgin when tracing is on, and nothing otherwise: with tracing off a
+// request pays for no middleware, no context and no span. Probes and scrapes are not traced.
+// otelgin's own HTTP metrics go to a no-op meter: tokengate's metrics must not change shape
+// when tracing is switched on.
+func (s *server) useTracing(r *gin.Engine) {
+	if !s.Tracing.Enabled() {
+		return
+	}
+	s.tracer = s.Tracing.Provider.Tracer(tracerName)
+	r.Use(otelgin.Middleware(telemetry.ServiceName,
+		otelgin.WithTracerProvider(s.Tracing.Provider),
+		otelgin.WithPropagators(s.Tracing.Propagator),
+		otelgin.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelgin.WithGinFilter(func(c *gin.Context) bool {
+			switch c.FullPath() {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		})))
+}
+
+// decisionOf names an /auth answer by its status, as ARCHITECTURE.md's table does.
+func decisionOf(status int) telemetry.Decision {
+	switch {
+	case status >= 200 && status < 300:
+		return telemetry.Allow
+	case status == http.StatusUnauthorized, status == http.StatusFound:
+		return telemetry.Unauthenticated
+	case status == http.StatusForbidden:
+		return telemetry.Deny
+	}
+	return telemetry.Error
+}
+
+// observeAuth records the answer of one /auth request on the metrics and the server span.
+func (s *server) observeAuth(c *gin.Context, profile, proxy string, start time.Time) {
+	decision := decisionOf(c.Writer.Status())
+	ctx := c.Request.Context()
+	s.Metrics.AuthRequest(ctx, profile, decision, time.Since(start))
+	if s.tracer == nil {
+		return
+	}
+	span := trace.SpanFromContext(ctx)
+	span.SetAttributes(attrProfile.String(profile), attrDecision.String(decision.String()))
+	if proxy != "" {
+		span.SetAttributes(attrProxy.String(proxy))
+	}
+}
+
+// loadSession opens the request's session, in a span when tracing is on. A missing or
+// invalid session is an answer (401), not an error of the span.
+func (s *server) loadSession(c *gin.Context) (*session.Session, error) {
+	if s.tracer == nil {
+		return s.Sessions.Load(c.Request)
+	}
+	ctx, span := s.tracer.Start(c.Request.Context(), spanSessionLoad)
+	defer span.End()
+	sess, err := s.Sessions.Load(c.Request.WithContext(ctx))
+	span.SetAttributes(attrSession.Bool(err == nil))
+	if err != nil && !errors.Is(err, session.ErrNoSession) {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "session store failed")
+	}
+	return sess, err
+}
+
+// decide applies the profile's policy, in a span when tracing is on; Graph calls for groups
+// overage become its children.
+func (s *server) decide(c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User) bool {
+	if s.tracer == nil {
+		return s.admitted(c, profile, sess, user)
+	}
+	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy, trace.WithAttributes(attrProfile.String(profile.Name)))
+	defer span.End()
+	saved := c.Request
+	c.Request = c.Request.WithContext(ctx)
+	ok := s.admitted(c, profile, sess, user)
+	c.Request = saved
+	span.SetAttributes(attrAllowed.Bool(ok))
+	return ok
+}
+
+// token asks the token cache for the profile's token, counting the outcome and, when
+// tracing is on, in a span whose children are the refresh and its call to the provider.
+func (s *server) token(c *gin.Context, sess *session.Session, scope string) (session.Result, error) {
+	ctx := c.Request.Context()
+	var span trace.Span
+	if s.tracer != nil {
+		ctx, span = s.tracer.Start(ctx, spanTokenCache, trace.WithAttributes(attrScope.String(scope)))
+		defer span.End()
+	}
+	res, err := s.Tokens.Get(ctx, sess, scope)
+	outcome := "miss"
+	if err == nil {
+		outcome = res.Outcome.String()
+	}
+	s.Metrics.CacheLookup(ctx, outcome)
+	if span != nil {
+		span.SetAttributes(attrCacheOutcome.String(outcome))
+		if err != nil {
+			// idp errors carry the OAuth error code and Entra's first description line,
+			// never a token (internal/idp/errors.go).
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "no token for the dashboard")
+		}
+	}
+	return res, err
+}
