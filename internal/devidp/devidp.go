@@ -2,7 +2,8 @@
 // the parts tokengate depends on: the v2 authorization-code flow
 // with PKCE, client secrets (post and basic), certificate and federated client assertions,
 // app-only client-credentials tokens, v1 access tokens for the AKS server app, v2 ID
-// tokens, multi-resource refresh tokens that rotate without revoking the old one, the
+// tokens, multi-resource refresh tokens that rotate without revoking the old one (or, with
+// Config.RotateRefreshTokens, are single-use with reuse detection), the
 // single-resource scope rule, groups overage, and Entra's error shape and AADSTS codes.
 //
 // It backs `tokengate demo` and every test that needs an identity provider. Tokens are real
@@ -46,6 +47,11 @@ type Config struct {
 	RefreshTokenLifetime time.Duration
 	// CodeLifetime defaults to 10 minutes.
 	CodeLifetime time.Duration
+	// RotateRefreshTokens makes refresh tokens single-use with reuse detection, as Keycloak,
+	// Okta, Auth0 and Dex do: redeeming one invalidates it, and redeeming an already redeemed
+	// one revokes its whole family (every token descended from that sign-in) and answers
+	// invalid_grant. Off by default: Entra keeps a redeemed refresh token valid.
+	RotateRefreshTokens bool
 	// Now is the clock; default time.Now. Tests move it instead of sleeping.
 	Now func() time.Time
 	// SigningKey signs every token; nil generates a fresh RSA 2048 key. Test suites that
@@ -72,6 +78,7 @@ type Provider struct {
 	sessions       map[string]*ssoSession // by cookie value
 	tokenCalls     map[string]int
 	authorizeCalls int
+	reuses         int // refresh tokens redeemed twice under RotateRefreshTokens
 	unavailable    bool
 
 	graph      graphState     // the Microsoft Graph stand-in (graph.go)

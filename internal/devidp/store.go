@@ -20,12 +20,17 @@ type codeGrant struct {
 }
 
 // refreshGrant is what a refresh token stands for. Redeeming it issues a new refresh token
-// with the same sign-in and a fresh expiry; the old one stays valid (Entra's behaviour).
+// with the same sign-in and a fresh expiry; the old one stays valid (Entra's behaviour)
+// unless Config.RotateRefreshTokens is set.
 type refreshGrant struct {
 	clientID, username, sid string
-	signIn                  scopeSet // the authorization request's scopes
-	expires                 time.Time
-	revoked                 bool
+	// family names the sign-in this token descends from; redeemed is set when it was spent
+	// under RotateRefreshTokens (rotation.go).
+	family   string
+	redeemed bool
+	signIn   scopeSet // the authorization request's scopes
+	expires  time.Time
+	revoked  bool
 }
 
 // retention keeps spent and expired codes and expired refresh tokens around for a while so

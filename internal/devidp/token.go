@@ -13,6 +13,7 @@ type grant struct {
 	client *Client
 	user   *User
 	sid    string
+	family string   // the sign-in's refresh-token family (rotation.go)
 	nonce  string   // code grant only: refreshed ID tokens carry none
 	signIn scopeSet // the authorization request's scopes
 	scopes scopeSet // this request's scopes: one resource
@@ -102,11 +103,12 @@ func (p *Provider) redeemCode(client *Client, form url.Values) (*grant, *entraEr
 		return nil, invalidGrant(50034, "The user account does not exist in the directory.")
 	}
 	c.used = true
-	return &grant{client: client, user: user, sid: c.sid, nonce: c.nonce, signIn: c.scopes,
-		scopes: scopes}, nil
+	return &grant{client: client, user: user, sid: c.sid, family: randomToken(), nonce: c.nonce,
+		signIn: c.scopes, scopes: scopes}, nil
 }
 
-// redeemRefresh checks a refresh token. It is not spent: Entra keeps the old one valid.
+// redeemRefresh checks a refresh token. It is not spent (Entra keeps the old one valid)
+// unless Config.RotateRefreshTokens is set.
 func (p *Provider) redeemRefresh(client *Client, form url.Values) (*grant, *entraError) {
 	token := form.Get("refresh_token")
 	if token == "" {
@@ -133,7 +135,12 @@ func (p *Provider) redeemRefresh(client *Client, form url.Values) (*grant, *entr
 	if user == nil {
 		return nil, invalidGrant(50034, "The user account does not exist in the directory.")
 	}
-	return &grant{client: client, user: user, sid: rg.sid, signIn: rg.signIn, scopes: scopes}, nil
+	if p.cfg.RotateRefreshTokens {
+		if e := p.spendLocked(rg); e != nil {
+			return nil, e
+		}
+	}
+	return &grant{client: client, user: user, sid: rg.sid, family: rg.family, signIn: rg.signIn, scopes: scopes}, nil
 }
 
 type tokenResponse struct {
@@ -179,8 +186,8 @@ func (p *Provider) respond(w http.ResponseWriter, g *grant) *entraError {
 		p.mu.Lock()
 		p.pruneLocked(now)
 		p.refreshTokens[out.RefreshToken] = &refreshGrant{
-			clientID: g.client.ID, username: g.user.Username, sid: g.sid, signIn: g.signIn,
-			expires: now.Add(p.cfg.RefreshTokenLifetime),
+			clientID: g.client.ID, username: g.user.Username, sid: g.sid, family: g.family,
+			signIn: g.signIn, expires: now.Add(p.cfg.RefreshTokenLifetime),
 		}
 		p.mu.Unlock()
 	}
