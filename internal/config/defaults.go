@@ -10,6 +10,8 @@ func Defaults() Config {
 		Listen: ":4180",
 		Provider: Provider{
 			ClientAuthMethod: AuthClientSecretPost,
+			ClientAuth:       ClientAuthSecret,
+			Certificate:      ClientCertificate{Algorithm: AlgRS256},
 			// offline_access: Entra returns no refresh token without it, and without a refresh
 			// token every access token expiry (60–90 min) would be a new sign-in.
 			Scopes:        []string{"openid", "profile", "email", "offline_access"},

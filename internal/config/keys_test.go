@@ -17,6 +17,11 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "provider.clientSecret", Env: "TOKENGATE_PROVIDER_CLIENT_SECRET", Secret: true},
 		{Path: "provider.clientSecretFile", Env: "TOKENGATE_PROVIDER_CLIENT_SECRET_FILE"},
 		{Path: "provider.clientAuthMethod", Env: "TOKENGATE_PROVIDER_CLIENT_AUTH_METHOD"},
+		{Path: "provider.clientAuth", Env: "TOKENGATE_PROVIDER_CLIENT_AUTH"},
+		{Path: "provider.certificate.certFile", Env: "TOKENGATE_PROVIDER_CERTIFICATE_CERT_FILE"},
+		{Path: "provider.certificate.keyFile", Env: "TOKENGATE_PROVIDER_CERTIFICATE_KEY_FILE"},
+		{Path: "provider.certificate.algorithm", Env: "TOKENGATE_PROVIDER_CERTIFICATE_ALGORITHM"},
+		{Path: "provider.workloadIdentity.tokenFile", Env: "TOKENGATE_PROVIDER_WORKLOAD_IDENTITY_TOKEN_FILE"},
 		{Path: "provider.scopes", Env: "TOKENGATE_PROVIDER_SCOPES"},
 		{Path: "provider.resourceScope", Env: "TOKENGATE_PROVIDER_RESOURCE_SCOPE"},
 		{Path: "provider.timeout", Env: "TOKENGATE_PROVIDER_TIMEOUT"},
@@ -51,6 +56,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "log.level", Env: "TOKENGATE_LOG_LEVEL"},
 		{Path: "log.format", Env: "TOKENGATE_LOG_FORMAT"},
 		{Path: "metrics.listen", Env: "TOKENGATE_METRICS_LISTEN"},
+		{Path: "debug.enabled", Env: "TOKENGATE_DEBUG_ENABLED"},
 		{Path: "dashboards", Env: "TOKENGATE_DASHBOARDS"},
 	}
 	var got []Key

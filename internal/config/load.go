@@ -34,7 +34,9 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 	}
 	ps = append(ps, applyEnv(&c, environ)...)
+	applyWorkloadIdentityEnv(&c, environ) // clientauth.go
 	ps = append(ps, readSecretFiles(&c)...)
+	ps = append(ps, checkClientAuthFiles(&c)...)
 	c.normalize()
 	var ve *ValidationError
 	if err := c.Validate(); errors.As(err, &ve) {

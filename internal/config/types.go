@@ -36,6 +36,7 @@ type Config struct {
 	Headers     Headers     `yaml:"headers"`
 	Log         Log         `yaml:"log"`
 	Metrics     Metrics     `yaml:"metrics"`
+	Debug       Debug       `yaml:"debug"`
 
 	// Dashboards are the protected applications, each with its hosts, token, headers and
 	// allow-lists. Empty means one default profile: the resource token in Authorization and
@@ -103,6 +104,15 @@ type Provider struct {
 	// ClientAuthMethod is how the secret is sent to the token endpoint:
 	// "client_secret_post" (default) or "client_secret_basic".
 	ClientAuthMethod string `yaml:"clientAuthMethod"`
+	// ClientAuth is how tokengate proves itself to the token endpoint: "secret" (default;
+	// the client secret, sent as ClientAuthMethod says), "certificate" (a client assertion
+	// signed with Certificate) or "workloadIdentity" (the federated token of Azure Workload
+	// Identity; no secret at all).
+	ClientAuth string `yaml:"clientAuth"`
+	// Certificate is the client certificate of clientAuth: certificate.
+	Certificate ClientCertificate `yaml:"certificate"`
+	// WorkloadIdentity configures clientAuth: workloadIdentity.
+	WorkloadIdentity WorkloadIdentity `yaml:"workloadIdentity"`
 	// Scopes are the OIDC scopes of the sign-in; default openid profile email offline_access.
 	Scopes []string `yaml:"scopes"`
 	// ResourceScope names the one resource whose access token /auth hands out, default
@@ -113,6 +123,25 @@ type Provider struct {
 	// GraphURL is Microsoft Graph, used only to resolve groups overage. Default
 	// https://graph.microsoft.com.
 	GraphURL string `yaml:"graphURL"`
+}
+
+// ClientCertificate is a certificate uploaded to the app registration and its private key.
+type ClientCertificate struct {
+	// CertFile is a PEM file with the certificate (the first CERTIFICATE block is used).
+	CertFile string `yaml:"certFile"`
+	// KeyFile is a PEM file with its RSA private key (PKCS#1 or PKCS#8, unencrypted).
+	KeyFile string `yaml:"keyFile"`
+	// Algorithm signs the client assertion: RS256 (default; header x5t) or PS256 (x5t#S256).
+	Algorithm string `yaml:"algorithm"`
+}
+
+// WorkloadIdentity configures client authentication by Azure Workload Identity. With it,
+// provider.clientID defaults to $AZURE_CLIENT_ID and provider.issuerURL to
+// $AZURE_AUTHORITY_HOST + $AZURE_TENANT_ID + "/v2.0", as the webhook injects them.
+type WorkloadIdentity struct {
+	// TokenFile is the projected federated token, read on every token call because the
+	// kubelet rotates it. Default $AZURE_FEDERATED_TOKEN_FILE.
+	TokenFile string `yaml:"tokenFile"`
 }
 
 // Cookie configures the sealed session cookie.
@@ -222,4 +251,11 @@ type Metrics struct {
 	// Listen is the address of a separate listener for /metrics, e.g. ":9090". Empty (the
 	// default) serves /metrics on the main listener, where the ingress may expose it.
 	Listen string `yaml:"listen"`
+}
+
+// Debug configures the sign-in debug page.
+type Debug struct {
+	// Enabled serves /oauth2/debug: the signed-in user's decoded token claims (never a
+	// token) and each dashboard's decision. Default false; it answers 404 when off.
+	Enabled bool `yaml:"enabled"`
 }

@@ -86,9 +86,10 @@ func (c *Config) validateProvider(ps *problems) {
 	if p.ClientID == "" {
 		ps.add("provider.clientID", "required: the application (client) id of the app registration")
 	}
-	if p.ClientSecret.IsEmpty() && p.ClientSecretFile == "" {
-		ps.add("provider.clientSecret", "required: set provider.clientSecret or provider.clientSecretFile")
+	if !p.secretless() && p.ClientSecret.IsEmpty() && p.ClientSecretFile == "" {
+		ps.add("provider.clientSecret", "required: set provider.clientSecret or provider.clientSecretFile (or a secretless provider.clientAuth: certificate, workloadIdentity)")
 	}
+	c.validateClientAuth(ps) // clientauth.go
 	if p.ClientAuthMethod != AuthClientSecretPost && p.ClientAuthMethod != AuthClientSecretBasic {
 		ps.add("provider.clientAuthMethod", "%q is not one of %s, %s",
 			p.ClientAuthMethod, AuthClientSecretPost, AuthClientSecretBasic)

@@ -20,26 +20,28 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/secret"
 )
 
 // Client authentication modes of ClientAuthConfig.Mode (ENTRA.md, "Client authentication").
+// They are provider.clientAuth's values, so the configuration passes straight through.
 const (
 	// ClientAuthSecret sends Config.ClientSecret as Config.AuthMethod says.
-	ClientAuthSecret = "secret"
+	ClientAuthSecret = config.ClientAuthSecret
 	// ClientAuthCertificate sends a client assertion signed with a certificate's key
 	// (private_key_jwt, RFC 7523 §2.2).
-	ClientAuthCertificate = "certificate"
+	ClientAuthCertificate = config.ClientAuthCertificate
 	// ClientAuthWorkloadIdentity sends the federated token Azure Workload Identity projects
 	// into the pod as the client assertion.
-	ClientAuthWorkloadIdentity = "workloadIdentity"
+	ClientAuthWorkloadIdentity = config.ClientAuthWorkloadIdentity
 )
 
 // Signature algorithms of a certificate client assertion. Entra accepts both; the header
 // names the certificate by SHA-1 thumbprint (x5t) with RS256 and by SHA-256 (x5t#S256) with PS256.
 const (
-	AlgRS256 = "RS256"
-	AlgPS256 = "PS256"
+	AlgRS256 = config.AlgRS256
+	AlgPS256 = config.AlgPS256
 )
 
 // ClientAssertionType is the client_assertion_type of every client assertion (RFC 7523 §2.2).
