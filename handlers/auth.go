@@ -51,6 +51,10 @@ func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
 		if len(profile.BearerPassThrough) > 0 && s.passThrough(c, profile) {
 			return
 		}
+		if he, down := storeUnavailable(err); down {
+			s.fail(c, he) // the session may be fine: 503, never a sign-in loop
+			return
+		}
 		s.unauthenticated(c, fwd, err)
 		return
 	}
@@ -191,6 +195,9 @@ func (s *server) tokenFailed(c *gin.Context, fwd ForwardRequest, scope string, e
 	case errors.Is(err, idp.ErrConsentRequired):
 		s.Logger.WarnContext(c.Request.Context(), "token refresh refused: consent required", "scope", scope, "error", err)
 		s.fail(c, errorf(http.StatusForbidden, "the identity provider requires consent for "+scope+"; ask an administrator to grant admin consent", err))
+	case errors.Is(err, session.ErrStoreUnavailable):
+		he, _ := storeUnavailable(err)
+		s.fail(c, he)
 	case errors.Is(err, idp.ErrInvalidClient):
 		s.fail(c, errorf(http.StatusServiceUnavailable, "the identity provider rejected tokengate's client credentials; the operator must fix them", err))
 	default:
