@@ -33,6 +33,7 @@ type stack struct {
 	idpServer *http.Server
 	authURL   string // http://127.0.0.1:<port>
 	tokengate *process
+	redis     *process // only with --store redis
 }
 
 // startStack starts the identity provider and tokengate, and waits until tokengate is ready.
@@ -55,7 +56,14 @@ func startStack(ctx context.Context, o options, dir string, stderr io.Writer) (*
 			return nil, err
 		}
 	}
-	configPath, err := s.writeConfig(authAddr)
+	storeYAML := ""
+	if o.store == "redis" {
+		if storeYAML, err = s.startRedis(ctx); err != nil {
+			s.stop()
+			return nil, err
+		}
+	}
+	configPath, err := s.writeConfig(authAddr, storeYAML)
 	if err != nil {
 		s.stop()
 		return nil, err
@@ -118,7 +126,7 @@ func (s *stack) writeSecret(name string) (string, error) {
 // writeConfig writes tokengate's configuration: the defaults of a production deployment
 // (cookie store, default dashboard profile and headers, tracing off) with log level warn,
 // so the hot path logs nothing, and Traefik-style forward headers.
-func (s *stack) writeConfig(listen string) (string, error) {
+func (s *stack) writeConfig(listen, storeYAML string) (string, error) {
 	if _, err := s.writeSecret("cookie-secret"); err != nil {
 		return "", err
 	}
@@ -135,8 +143,8 @@ forwardAuth:
   mode: traefik
 log:
   level: warn
-`, s.authURL, listen, s.idp.Issuer(), benchClientID,
-		filepath.Join(s.dir, "client-secret"), filepath.Join(s.dir, "cookie-secret"))
+%s`, s.authURL, listen, s.idp.Issuer(), benchClientID,
+		filepath.Join(s.dir, "client-secret"), filepath.Join(s.dir, "cookie-secret"), storeYAML)
 	path := filepath.Join(s.dir, "tokengate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", fmt.Errorf("write tokengate config: %w", err)
@@ -153,6 +161,9 @@ func (s *stack) tokenCalls() int {
 func (s *stack) stop() {
 	if s.tokengate != nil {
 		s.tokengate.stop()
+	}
+	if s.redis != nil {
+		s.redis.stop()
 	}
 	if s.idpServer != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -229,4 +240,36 @@ func rssKiB(pid int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// startRedis runs a throwaway redis-server on loopback (no persistence) and returns the
+// configuration that points tokengate's session store at it.
+func (s *stack) startRedis(ctx context.Context) (string, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", fmt.Errorf("--store redis needs redis-server: apt-get install -y redis-server")
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return "", err
+	}
+	_, port, _ := net.SplitHostPort(addr) // freeAddr returns host:port
+	s.redis, err = startProcess(ctx, "redis-server", bin, "--bind", "127.0.0.1", "--port", port,
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	if err != nil {
+		return "", err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if s.redis.exited() || time.Now().After(deadline) {
+			return "", fmt.Errorf("redis-server not reachable at %s: %w\n%s", addr, err, s.redis.output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Sprintf("session:\n  store: redis\nredis:\n  url: redis://%s\n", addr), nil
 }

@@ -20,11 +20,8 @@ func variantUnavailable(o options) (string, bool) {
 			tracingKey = k.Path
 		}
 	}
-	if o.store == "redis" {
-		if !keys["session.store"] {
-			return "--store redis: not available yet (tokengate has no session.store key); skipped", false
-		}
-		return fmt.Sprintf("--store redis: tokengate now has session.store, but %s does not drive it yet; extend stack.go (redis-server and the store keys)", binaryName), false
+	if o.store == "redis" && (!keys["session.store"] || !keys["redis.url"]) {
+		return "--store redis: not available yet (tokengate has no session.store/redis.url keys); skipped", false
 	}
 	if o.tracing {
 		if tracingKey == "" {
