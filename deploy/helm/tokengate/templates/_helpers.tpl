@@ -95,5 +95,47 @@ readable by anyone who may read ConfigMaps in the namespace.
 {{- end }}
 {{- $_ := set $cookie "secretFiles" $files }}
 {{- $_ := set $cfg "cookie" $cookie }}
+{{- if eq (dig "session" "store" "cookie" $cfg) "redis" }}
+{{- $_ := set $cfg "redis" (include "tokengate.redisConfig" . | fromYaml) }}
+{{- end }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/*
+tokengate.redisPasswordKey / tokengate.redisCAKey name the Secret keys of the Redis password
+and CA bundle, empty when there is none: an existingSecret holds the keys the values name; the
+chart-created Secret holds the values given, under those keys or the defaults.
+*/}}
+{{- define "tokengate.redisPasswordKey" -}}
+{{- if .Values.existingSecret }}{{ .Values.redis.passwordKey }}
+{{- else if .Values.redis.password }}{{ .Values.redis.passwordKey | default "redis-password" }}
+{{- end }}
+{{- end }}
+
+{{- define "tokengate.redisCAKey" -}}
+{{- if .Values.existingSecret }}{{ .Values.redis.tls.caKey }}
+{{- else if .Values.redis.tls.ca }}{{ .Values.redis.tls.caKey | default "redis-ca.crt" }}
+{{- end }}
+{{- end }}
+
+{{/*
+tokengate.redisConfig is config.yaml's redis section: the redis values without the secrets,
+plus the paths of the secret files.
+*/}}
+{{- define "tokengate.redisConfig" -}}
+{{- $r := .Values.redis }}
+{{- if and (not $r.url) (not $r.addrs) }}
+{{- fail "config.session.store is redis: set redis.url or redis.addrs" }}
+{{- end }}
+{{- $dir := include "tokengate.secretDir" . }}
+{{- $out := dict "timeout" $r.timeout "sessionCacheTTL" $r.sessionCacheTTL "lockTTL" $r.lockTTL "db" $r.db }}
+{{- range $k := list "url" "addrs" "masterName" "username" }}
+{{- if get $r $k }}{{ $_ := set $out $k (get $r $k) }}{{ end }}
+{{- end }}
+{{- $tls := dict "enabled" $r.tls.enabled }}
+{{- with $r.tls.serverName }}{{ $_ := set $tls "serverName" . }}{{ end }}
+{{- with include "tokengate.redisCAKey" . }}{{ $_ := set $tls "caFile" (printf "%s/%s" $dir .) }}{{ end }}
+{{- $_ := set $out "tls" $tls }}
+{{- with include "tokengate.redisPasswordKey" . }}{{ $_ := set $out "passwordFile" (printf "%s/%s" $dir .) }}{{ end }}
+{{- toYaml $out }}
 {{- end }}
