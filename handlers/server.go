@@ -131,6 +131,7 @@ func New(d Deps) http.Handler {
 	r.POST("/oauth2/sign_out", s.signOut)
 	r.GET("/oauth2/frontchannel_logout", s.frontChannelLogout)
 	r.GET("/oauth2/userinfo", s.userinfo)
+	r.GET(debugPath, s.debug) // debug.go: 404 unless debug.enabled
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	if d.Metrics != nil && d.Config.Metrics.Listen == "" {
