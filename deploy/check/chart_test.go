@@ -20,8 +20,8 @@ type chartWant struct {
 	replicas         int32
 	pdb              bool
 	secretName       string
-	chartSecret      bool // the chart creates the Secret from values
-	clientSecretKey  string
+	chartSecret      bool   // the chart creates the Secret from values
+	clientSecretKey  string // "": no client secret (workload identity)
 	cookieSecretKeys []string
 	workloadIdentity bool
 	ingressHost      string // "" when no Ingress
@@ -52,8 +52,14 @@ func TestChartRendersStrictly(t *testing.T) {
 			name:   "ingress, service monitor and workload identity",
 			values: "testdata/values-full.yaml",
 			want: chartWant{replicas: 3, pdb: true, secretName: "tokengate",
-				clientSecretKey: "client-secret", cookieSecretKeys: []string{"cookie-secret"},
+				cookieSecretKeys: []string{"cookie-secret"},
 				workloadIdentity: true, ingressHost: "auth.example.com", serviceMonitor: true},
+		},
+		{
+			name:   "workload identity with a chart-created secret holds no client secret",
+			values: "testdata/values-workload-identity.yaml",
+			want: chartWant{replicas: 2, pdb: true, secretName: "tokengate-secret", chartSecret: true,
+				cookieSecretKeys: []string{"cookie-secret"}, workloadIdentity: true},
 		},
 		{
 			name:   "single replica has no disruption budget",
@@ -192,7 +198,15 @@ func checkConfigMap(t *testing.T, cm *corev1.ConfigMap, want chartWant) {
 	if got, _ := lookup(cfg, "listen"); got != ":4180" {
 		t.Errorf("config.yaml listen = %v; want :4180 (the container port)", got)
 	}
-	if got, _ := lookup(cfg, "provider.clientSecretFile"); got != secretDir+"/"+want.clientSecretKey {
+	if want.clientSecretKey == "" {
+		// Workload identity: the federated token replaces the secret (issue 8).
+		if got, ok := lookup(cfg, "provider.clientSecretFile"); ok {
+			t.Errorf("provider.clientSecretFile = %v; want none with workload identity", got)
+		}
+		if got, _ := lookup(cfg, "provider.clientAuth"); got != "workloadIdentity" {
+			t.Errorf("provider.clientAuth = %v; want workloadIdentity", got)
+		}
+	} else if got, _ := lookup(cfg, "provider.clientSecretFile"); got != secretDir+"/"+want.clientSecretKey {
 		t.Errorf("provider.clientSecretFile = %v; want %s/%s", got, secretDir, want.clientSecretKey)
 	}
 	files, _ := lookup(cfg, "cookie.secretFiles")
@@ -225,7 +239,14 @@ func checkSecret(t *testing.T, secrets []*corev1.Secret, cms []*corev1.ConfigMap
 	if s.Name != want.secretName {
 		t.Errorf("Secret name = %s; want %s", s.Name, want.secretName)
 	}
-	for _, key := range append([]string{want.clientSecretKey}, want.cookieSecretKeys...) {
+	keys := want.cookieSecretKeys
+	if want.clientSecretKey != "" {
+		keys = append([]string{want.clientSecretKey}, keys...)
+	}
+	if len(s.Data) != len(keys) {
+		t.Errorf("Secret holds %d keys; want exactly %v", len(s.Data), keys)
+	}
+	for _, key := range keys {
 		value, ok := s.Data[key]
 		if !ok || len(value) == 0 {
 			t.Errorf("Secret lacks key %s", key)

@@ -60,6 +60,18 @@ func TestChartRefusesBadValues(t *testing.T) {
 			wantErr: "workloadIdentity.clientID is required",
 		},
 		{
+			name:    "workload identity with a client secret",
+			values:  "testdata/values-workload-identity.yaml",
+			set:     []string{"clientSecret=s3cret"},
+			wantErr: "remove clientSecret",
+		},
+		{
+			name:    "workload identity without a cookie secret",
+			values:  "testdata/values-workload-identity.yaml",
+			set:     []string{"cookieSecret="},
+			wantErr: "no client secret is needed",
+		},
+		{
 			name:    "ingress without host",
 			values:  "testdata/values-minimal.yaml",
 			set:     []string{"ingress.enabled=true"},

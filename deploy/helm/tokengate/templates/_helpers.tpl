@@ -61,8 +61,12 @@ error here, at render time, rather than a pod that cannot start.
 {{- define "tokengate.secretName" -}}
 {{- if .Values.existingSecret }}
 {{- .Values.existingSecret }}
+{{- else if .Values.workloadIdentity.enabled }}
+{{- $msg := "tokengate needs a cookie secret: set existingSecret to a Secret with the key cookie-secret (kubectl create secret generic tokengate --from-literal=cookie-secret=$(openssl rand -base64 32)), or set cookieSecret so the chart creates one. With workloadIdentity.enabled no client secret is needed" }}
+{{- $_ := required $msg .Values.cookieSecret }}
+{{- printf "%s-secret" (include "tokengate.fullname" .) }}
 {{- else }}
-{{- $msg := "tokengate needs a client secret and a cookie secret: set existingSecret to a Secret with the keys client-secret and cookie-secret (kubectl create secret generic tokengate --from-literal=client-secret=... --from-literal=cookie-secret=$(openssl rand -base64 32)), or set clientSecret and cookieSecret so the chart creates one" }}
+{{- $msg := "tokengate needs a client secret and a cookie secret: set existingSecret to a Secret with the keys client-secret and cookie-secret (kubectl create secret generic tokengate --from-literal=client-secret=... --from-literal=cookie-secret=$(openssl rand -base64 32)), or set clientSecret and cookieSecret so the chart creates one (or enable workloadIdentity: no client secret at all)" }}
 {{- $_ := required $msg .Values.clientSecret }}
 {{- $_ := required $msg .Values.cookieSecret }}
 {{- printf "%s-secret" (include "tokengate.fullname" .) }}
@@ -78,7 +82,7 @@ tokengate.secretDir is where the Secret is mounted; config.yaml names files insi
 
 {{/*
 tokengate.config is config.yaml: the operator's .Values.config plus what only the chart knows
-(listen address, secret file paths). Secrets themselves never enter it: the ConfigMap is
+(listen address, secret file paths, and clientAuth: workloadIdentity when workload identity is on). Secrets themselves never enter it: the ConfigMap is
 readable by anyone who may read ConfigMaps in the namespace.
 */}}
 {{- define "tokengate.config" -}}
@@ -86,7 +90,12 @@ readable by anyone who may read ConfigMaps in the namespace.
 {{- $dir := include "tokengate.secretDir" . }}
 {{- $_ := set $cfg "listen" (printf ":%d" (int .Values.containerPort)) }}
 {{- $provider := default dict $cfg.provider }}
+{{- if .Values.workloadIdentity.enabled }}
+{{- /* The projected federated token replaces the secret; tokengate refuses a secret beside it. */}}
+{{- $_ := set $provider "clientAuth" "workloadIdentity" }}
+{{- else }}
 {{- $_ := set $provider "clientSecretFile" (printf "%s/%s" $dir .Values.secretKeys.clientSecret) }}
+{{- end }}
 {{- $_ := set $cfg "provider" $provider }}
 {{- $cookie := default dict $cfg.cookie }}
 {{- $files := list }}
