@@ -65,7 +65,8 @@ func (s *server) debug(c *gin.Context) {
 	if err != nil {
 		if wantsHTML(c) {
 			c.Header("Cache-Control", "no-store")
-			c.Redirect(http.StatusFound, s.signInURL+"?rd="+url.QueryEscape(s.Config.PublicURL+debugPath))
+			// A path: it passes the redirect policy whatever allowedRedirectDomains says.
+			c.Redirect(http.StatusFound, s.signInURL+"?rd="+url.QueryEscape(debugPath))
 			c.Abort()
 			return
 		}
