@@ -18,6 +18,7 @@ import (
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/devidp"
 	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/internal/telemetry"
 )
 
 // testClock is a clock the test moves; tokengate and the identity provider share it, so
@@ -103,6 +104,19 @@ const (
 
 func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 	t.Helper()
+	return newHarnessWith(t, tweak, harnessOptions{})
+}
+
+// harnessOptions inject what the process environment would otherwise decide.
+type harnessOptions struct {
+	// tracing traces tokengate (e.g. to an in-memory exporter); nil: off.
+	tracing *telemetry.Tracing
+	// outbound, when set, carries tokengate's calls to the identity provider.
+	outbound http.RoundTripper
+}
+
+func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOptions) *harness {
+	t.Helper()
 	h := &harness{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}}
 
 	idpSrv := httptest.NewServer(nil)
@@ -148,8 +162,8 @@ func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 		t.Fatalf("config: %v", err)
 	}
 	h.cfg = &cfg
-	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := newApp(&cfg, logger, h.clock.Now, &http.Client{Timeout: 5 * time.Second})
+	logger := slog.New(telemetry.NewTraceHandler(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	a, err := newAppWith(&cfg, logger, h.clock.Now, &http.Client{Timeout: 5 * time.Second, Transport: opts.outbound}, opts.tracing)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}

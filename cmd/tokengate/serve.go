@@ -10,13 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/handlers"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -31,20 +31,31 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
 	}
-	logger, err := newLogger(cfg.Log, stderr)
+	logger, err := telemetry.NewLogger(cfg.Log.Level, cfg.Log.Format, stderr)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	a, err := newApp(cfg, logger, time.Now, &http.Client{Timeout: cfg.Provider.Timeout})
+	tracing, err := telemetry.NewTracing(ctx, version, stderr)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	a, err := newAppWith(cfg, logger, time.Now, &http.Client{Timeout: cfg.Provider.Timeout}, tracing)
+	if err != nil {
+		return errors.Join(err, tracing.Shutdown(ctx))
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
+	if err == nil && cfg.Metrics.Listen != "" {
+		if a.metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			ln.Close()
+		}
+	}
 	if err != nil {
 		a.tokens.Close()
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		a.closeTelemetry(ctx)
+		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("tokengate listening", "version", version, "address", ln.Addr().String(), "public_url", cfg.PublicURL)
+	logger.Info("tokengate listening", "version", version, "address", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"metrics", a.metricsAddr(ln), "tracing", tracing.Exporters)
 	return a.serve(ctx, ln)
 }
 
@@ -56,15 +67,28 @@ type app struct {
 	idp     *idp.Client
 	tokens  *session.TokenCache
 	handler http.Handler
+	obs     *observability
+	// metricsLn, when set, serves /metrics apart from handler (metrics.listen).
+	metricsLn net.Listener
 }
 
-// newApp wires tokengate. outbound makes every call to the identity provider and must carry a
-// timeout.
+// newApp wires tokengate with tracing off. outbound makes every call to the identity provider
+// and must carry a timeout.
 func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbound *http.Client) (*app, error) {
+	return newAppWith(cfg, logger, now, outbound, nil)
+}
+
+// newAppWith is newApp with tracing (nil: off). Metrics are always on.
+func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbound *http.Client, tracing *telemetry.Tracing) (*app, error) {
 	profiles, err := dashboards.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
 	}
+	obs, err := newObservability(tracing, profiles)
+	if err != nil {
+		return nil, err
+	}
+	outbound = obs.instrument(outbound)
 	keys, err := cfg.CookieKeys()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
@@ -86,7 +110,8 @@ func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbo
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := session.NewTokenCache(client, session.CacheOptions{
+	provider := obs.traced(client)
+	tokens, err := session.NewTokenCache(provider, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,
 		RefreshAhead:   cfg.Token.RefreshAhead,
 		MaxBytes:       cfg.Token.CacheMaxBytes,
@@ -102,11 +127,11 @@ func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbo
 	// from the same refresh token, cached per session for a few minutes.
 	groups := session.NewGroupResolver(tokens, idp.NewGraphClient(cfg.Provider.GraphURL, outbound), idp.GraphScope, 5*time.Minute, now)
 	h := handlers.New(handlers.Deps{
-		Config: cfg, IdP: client, Ready: client.Ready, Sessions: store, Tokens: tokens,
+		Config: cfg, IdP: provider, Ready: client.Ready, Sessions: store, Tokens: tokens,
 		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now),
-		Codec: codec, Logger: logger, Now: now,
+		Codec: codec, Logger: logger, Now: now, Tracing: tracing, Metrics: obs.metrics,
 	})
-	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, handler: h}, nil
+	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, handler: h, obs: obs}, nil
 }
 
 // serve runs until ctx ends, then drains in-flight requests and stops background work.
@@ -128,6 +153,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	}()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	stopMetrics := a.serveMetrics()
 
 	var err error
 	select {
@@ -140,7 +166,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopDiscovery()
 	<-discoveryDone
+	stopMetrics()
 	a.tokens.Close()
+	a.closeTelemetry(ctx)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -167,18 +195,6 @@ func (a *app) discoverUntilReady(ctx context.Context) {
 		}
 		delay = min(delay*2, 30*time.Second)
 	}
-}
-
-func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
-		return nil, fmt.Errorf("log.level: %v", err)
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if strings.EqualFold(c.Format, "text") {
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	}
-	return slog.New(slog.NewJSONHandler(w, opts)), nil
 }
 
 // passThroughVerifiers builds one bearer verifier per profile that accepts callers' own
