@@ -97,6 +97,13 @@ func BenchmarkAuth(b *testing.B) {
 // cookie and seeds its token, and returns the handler and a forward-auth request.
 func newBenchAuth(b *testing.B, groups int) (http.Handler, *http.Request) {
 	b.Helper()
+	return newBenchAuthWith(b, groups, func(*handlers.Deps) {})
+}
+
+// newBenchAuthWith is newBenchAuth with tweak applied to the handler's dependencies
+// (telemetry, say).
+func newBenchAuthWith(b *testing.B, groups int, tweak func(*handlers.Deps)) (http.Handler, *http.Request) {
+	b.Helper()
 	now := func() time.Time { return benchNow }
 	cfg := config.Defaults()
 	cfg.PublicURL = "https://auth.example.com"
@@ -137,10 +144,12 @@ func newBenchAuth(b *testing.B, groups int) (http.Handler, *http.Request) {
 	}
 	tokens.Seed(sess, cfg.Provider.ResourceScope, idp.Token{AccessToken: entraSizedToken(2500), Expiry: benchNow.Add(time.Hour)})
 
-	h := handlers.New(handlers.Deps{
+	deps := handlers.Deps{
 		Config: &cfg, Ready: func() bool { return true }, Sessions: store, Tokens: tokens,
 		Dashboards: profiles, Codec: codec, Now: now,
-	})
+	}
+	tweak(&deps)
+	h := handlers.New(deps)
 	req := httptest.NewRequest(http.MethodGet, "/auth", nil)
 	req.Header = traefikHeaders()
 	for _, c := range rec.Result().Cookies() {

@@ -1,0 +1,116 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/tokengate/tokengate/handlers"
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/telemetry"
+)
+
+// middlewareNames lists the global middleware of the engine New builds.
+func middlewareNames(t *testing.T, tracing *telemetry.Tracing) []string {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.PublicURL = "https://auth.example.com"
+	engine, ok := handlers.New(handlers.Deps{Config: &cfg, Tracing: tracing}).(*gin.Engine)
+	if !ok {
+		t.Fatalf("New did not return a gin engine")
+	}
+	var names []string
+	for _, h := range engine.Handlers {
+		names = append(names, runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name())
+	}
+	return names
+}
+
+// Tracing off must cost nothing: no otelgin middleware, not even one with a no-op provider.
+func TestTracingMiddleware(t *testing.T) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewInMemoryExporter()))
+	defer tp.Shutdown(context.Background())
+	tests := []struct {
+		name        string
+		tracing     *telemetry.Tracing
+		wantOtelgin bool
+	}{
+		{name: "nil tracing", tracing: nil},
+		{name: "tracing off", tracing: &telemetry.Tracing{Propagator: telemetry.NewPropagator()}},
+		{name: "tracing on", tracing: telemetry.NewTracingWith(tp), wantOtelgin: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			names := middlewareNames(t, tt.tracing)
+			got := len(names) > 0 && strings.Contains(names[0], "otelgin")
+			if got != tt.wantOtelgin {
+				t.Errorf("middleware %v; want otelgin first: %v", names, tt.wantOtelgin)
+			}
+			for _, n := range names[1:] {
+				if strings.Contains(n, "otelgin") {
+					t.Errorf("otelgin installed twice or late: %v", names)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAuthTelemetry measures the cost of telemetry on the /auth cache hit (issue 6):
+// all cores, tracing off (metrics only, as tokengate always runs) against no telemetry at
+// all, and tracing on, sampled at 100% and batch-exported over OTLP/HTTP to a local sink.
+//
+//	go test ./handlers -run '^$' -bench AuthTelemetry -count 6 | benchstat -col /telemetry -
+func BenchmarkAuthTelemetry(b *testing.B) {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer sink.Close()
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink.URL+"/v1/traces"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	defer tp.Shutdown(context.Background())
+	metrics, err := telemetry.NewMetrics("bench", []string{"default"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		tweak func(*handlers.Deps)
+	}{
+		{name: "telemetry=none", tweak: func(*handlers.Deps) {}},
+		{name: "telemetry=metrics", tweak: func(d *handlers.Deps) { d.Metrics = metrics }},
+		{name: "telemetry=metrics+tracing", tweak: func(d *handlers.Deps) { d.Metrics = metrics; d.Tracing = telemetry.NewTracingWith(tp) }},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			h, req := newBenchAuthWith(b, 1, tt.tweak)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &resetWriter{header: http.Header{}}
+				r := req.Clone(context.Background())
+				for pb.Next() {
+					w.reset()
+					h.ServeHTTP(w, r)
+					if w.status != http.StatusOK {
+						b.Errorf("/auth answered %d; want 200", w.status)
+						return
+					}
+				}
+			})
+		})
+	}
+
+}
