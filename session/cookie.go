@@ -30,14 +30,22 @@ type CookieOptions struct {
 	Domain string
 	// Path of the cookie, default "/".
 	Path string
+	// OpenedCacheBytes bounds the memory of sessions kept opened between requests, default
+	// DefaultOpenedCacheBytes; negative turns the cache off.
+	OpenedCacheBytes int64
 }
+
+// DefaultOpenedCacheBytes keeps some thousands of opened sessions: a session with its
+// sealed value is 1–8 KB.
+const DefaultOpenedCacheBytes = 16 << 20
 
 // CookieStore keeps the whole session, sealed, in the browser: no server state, so any
 // replica can answer. A session too large for one cookie is split over several.
 type CookieStore struct {
 	codec  *Codec
 	opts   CookieOptions
-	prefix string // opts.Name + "_", the start of every chunk name
+	prefix string          // opts.Name + "_", the start of every chunk name
+	opened *openedSessions // nil when OpenedCacheBytes < 0
 }
 
 // NewCookieStore returns a store that seals sessions with codec, using the cookie name as
@@ -49,23 +57,42 @@ func NewCookieStore(codec *Codec, opts CookieOptions) *CookieStore {
 	if opts.Path == "" {
 		opts.Path = "/"
 	}
-	return &CookieStore{codec: codec, opts: opts, prefix: opts.Name + "_"}
+	s := &CookieStore{codec: codec, opts: opts, prefix: opts.Name + "_"}
+	switch {
+	case opts.OpenedCacheBytes == 0:
+		s.opened = newOpenedSessions(DefaultOpenedCacheBytes)
+	case opts.OpenedCacheBytes > 0:
+		s.opened = newOpenedSessions(opts.OpenedCacheBytes)
+	}
+	return s
 }
 
 // Load returns the session r carries. Any failure (no cookie, tampered, expired, foreign,
-// incomplete chunks) is an error wrapping ErrNoSession and the cause.
+// incomplete chunks) is an error wrapping ErrNoSession and the cause. The session returned
+// may be shared with other requests carrying the same cookie: treat it as read-only.
 func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	var singles []string
 	var chunks [maxChunks]string
 	var have [maxChunks]bool
 	anyChunk := false
-	for _, c := range r.Cookies() {
-		if c.Name == s.opts.Name {
-			singles = append(singles, c.Value)
-		} else if i, ok := s.chunkIndex(c.Name); ok && !have[i] {
-			// A duplicate name (another path or domain) comes later: browsers send the
-			// most specific cookie first (RFC 6265 §5.4).
-			chunks[i], have[i], anyChunk = c.Value, true, true
+	// The Cookie header is scanned in place: http.Request.Cookies builds a value per cookie
+	// of the dashboard's domain on every /auth, ours or not.
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			name, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok || !strings.HasPrefix(name, s.opts.Name) {
+				continue
+			}
+			value = trimQuotes(value)
+			if name == s.opts.Name {
+				singles = append(singles, value)
+			} else if i, ok := s.chunkIndex(name); ok && !have[i] {
+				// A duplicate name (another path or domain) comes later: browsers send the
+				// most specific cookie first (RFC 6265 §5.4).
+				chunks[i], have[i], anyChunk = value, true, true
+			}
 		}
 	}
 	var cause error = http.ErrNoCookie
@@ -106,6 +133,11 @@ func (s *CookieStore) openChunks(chunks []string, have []bool) (*Session, error)
 }
 
 func (s *CookieStore) open(value string) (*Session, error) {
+	if s.opened != nil {
+		if sess := s.opened.get(value); sess != nil && !sess.Expired(s.codec.now()) {
+			return sess, nil
+		}
+	}
 	plain, err := s.codec.Open(s.opts.Name, value)
 	if err != nil {
 		return nil, err
@@ -119,7 +151,18 @@ func (s *CookieStore) open(value string) (*Session, error) {
 	if sess.Expired(s.codec.now()) {
 		return nil, fmt.Errorf("session ended at %s: %w", sess.ExpiresAt.Format(time.RFC3339), ErrExpired)
 	}
+	if s.opened != nil {
+		s.opened.put(value, sess)
+	}
 	return sess, nil
+}
+
+// trimQuotes drops the double quotes RFC 6265 allows around a cookie value.
+func trimQuotes(v string) string {
+	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // Save seals sess into cookies that live until sess.ExpiresAt: one cookie when it fits,
