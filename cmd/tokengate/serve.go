@@ -97,11 +97,16 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, fmt.Errorf("cookie codec: %w", err)
 	}
+	clientAuth, err := clientAuthOf(cfg.Provider)
+	if err != nil {
+		return nil, err
+	}
 	client, err := idp.New(idp.Config{
 		IssuerURL:    cfg.Provider.IssuerURL,
 		ClientID:     cfg.Provider.ClientID,
 		ClientSecret: cfg.Provider.ClientSecret,
 		AuthMethod:   cfg.Provider.ClientAuthMethod,
+		ClientAuth:   clientAuth,
 		RedirectURL:  cfg.RedirectURL(),
 		SignInScopes: cfg.SignInScopes(),
 		HTTPClient:   outbound,
