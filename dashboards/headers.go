@@ -109,13 +109,22 @@ func (h Header) render(u *User, token string) string {
 // clean drops characters that cannot travel in a header value. Claims come from the
 // identity provider, but a display name is typed by people.
 func clean(v string) string {
-	if strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) < 0 {
-		return v
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
+	// A byte loop: the value is often a 2–12 KB token, scanned on every /auth. Bytes of
+	// UTF-8 sequences are all >= 0x80, so dropping control bytes keeps the text valid.
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f {
+			return dropControls(v)
 		}
-		return r
-	}, v)
+	}
+	return v
+}
+
+func dropControls(v string) string {
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= 0x20 && c != 0x7f {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }

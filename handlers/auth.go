@@ -74,14 +74,22 @@ func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
 		token = res.Token.AccessToken.Reveal()
 	}
 	h := c.Writer.Header()
-	profile.WriteHeaders(func(name, value string) { h[name] = []string{value} }, &user, token)
-	h["Cache-Control"] = []string{"no-store"}
+	// One backing array for every header value instead of a slice per header.
+	values := make([]string, 0, len(profile.Headers))
+	profile.WriteHeaders(func(name, value string) {
+		values = append(values, value)
+		h[name] = values[len(values)-1 : len(values) : len(values)]
+	}, &user, token)
+	h["Cache-Control"] = noStore
 	if ttl := s.Config.ForwardAuth.CacheTTL; ttl > 0 {
 		h["X-Accel-Expires"] = []string{strconv.Itoa(s.cacheSeconds(profile, res, ttl))}
 	}
 	c.Status(http.StatusOK)
 	return
 }
+
+// noStore is shared by every /auth answer: header values are only read after the handler.
+var noStore = []string{"no-store"}
 
 // admitted applies the profile's policy before any token is fetched. A refusal is a 403 that
 // keeps the session: one dashboard saying no never signs the user out of the others.

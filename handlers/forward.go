@@ -309,11 +309,31 @@ func forwardCheckURI(uri string) string {
 		return "has a fragment"
 	}
 	// Go servers (Traefik, Caddy) answer 400 to a bad escape such as "/%"; we agree with
-	// them, so URL() always parses and rd never silently collapses to "/".
-	if _, err := url.ParseRequestURI(uri); err != nil {
+	// them, so URL() always parses and rd never silently collapses to "/". This is the check
+	// url.ParseRequestURI makes of an origin-form target, without building a URL.
+	path, _, _ := strings.Cut(uri, "?")
+	if !forwardValidEscapes(path) {
 		return "malformed request URI"
 	}
 	return ""
+}
+
+// forwardValidEscapes reports whether every % in s starts a two-hex-digit escape.
+func forwardValidEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // forwardNavigation tells a browser page load (which may be redirected to sign-in) from an

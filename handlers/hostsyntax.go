@@ -42,10 +42,25 @@ func forwardSplitHostPort(s string) (host, port string, ok bool) {
 
 // forwardValidHost accepts an IPv4 or IPv6 address (no zone) or a DNS name.
 func forwardValidHost(host string) bool {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.Zone() == ""
+	// Only strings that can be addresses go to netip: its error for a host name allocates,
+	// and this runs on every /auth.
+	if forwardMayBeIP(host) {
+		if ip, err := netip.ParseAddr(host); err == nil {
+			return ip.Zone() == ""
+		}
 	}
 	return forwardValidHostname(host)
+}
+
+// forwardMayBeIP is true for strings made of what IPv4 and IPv6 addresses are made of.
+func forwardMayBeIP(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '.' || c == ':' || c == '%') {
+			return false
+		}
+	}
+	return host != ""
 }
 
 // forwardValidHostname accepts lowercase ASCII labels of letters, digits, '-' and '_'
@@ -56,8 +71,9 @@ func forwardValidHostname(host string) bool {
 	if host == "" || len(host) > forwardMaxHost {
 		return false
 	}
-	labels := strings.Split(host, ".")
-	for _, l := range labels {
+	var last string
+	for l := range strings.SplitSeq(host, ".") {
+		last = l
 		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
@@ -68,7 +84,7 @@ func forwardValidHostname(host string) bool {
 			}
 		}
 	}
-	return !forwardNumericLabel(labels[len(labels)-1])
+	return !forwardNumericLabel(last)
 }
 
 // forwardNumericLabel mirrors the WHATWG check: all decimal digits, or "0x" and hex digits.
