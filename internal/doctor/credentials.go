@@ -2,68 +2,27 @@ package doctor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/config"
-	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/internal/idp"
 )
 
-// clientAuth adds the client's credentials to a token request. Each client-authentication
-// mode is one implementation (today client_secret_post and client_secret_basic); a new mode
-// (certificate, workload identity) adds one and a case in clientAuthFor, and the probe and
-// its diagnosis stay as they are.
-type clientAuth interface {
-	// apply adds the credentials to the form or the request headers.
-	apply(form url.Values, h http.Header) error
-	// renew says how to replace a credential the provider rejected.
-	renew(clientID string) string
-}
-
-// secretAuth sends a client secret in the form (client_secret_post) or as HTTP Basic
-// (client_secret_basic, with the RFC 6749 §2.3.1 form-encoding of both parts).
-type secretAuth struct {
-	clientID string
-	secret   secret.String
-	basic    bool
-}
-
-var _ clientAuth = secretAuth{}
-
-func (a secretAuth) apply(form url.Values, h http.Header) error {
-	if a.secret.IsEmpty() {
-		return errors.New("no client secret configured (provider.clientSecret or provider.clientSecretFile)")
+// renewAdvice says how to replace the credential of the configured client-authentication
+// mode when the provider rejects it.
+func renewAdvice(p config.Provider) string {
+	switch p.ClientAuth {
+	case config.ClientAuthCertificate:
+		return fmt.Sprintf("in the app registration %s → Certificates & secrets → Certificates, upload the certificate of provider.certificate.certFile (its public part), or point certFile and keyFile at the one that is uploaded", p.ClientID)
+	case config.ClientAuthWorkloadIdentity:
+		return fmt.Sprintf("in the app registration %s → Certificates & secrets → Federated credentials, add one for the cluster's OIDC issuer and subject system:serviceaccount:<namespace>:<service account>, audience api://AzureADTokenExchange; check the pod has the label azure.workload.identity/use: \"true\"", p.ClientID)
 	}
-	if a.basic {
-		req := http.Request{Header: h}
-		req.SetBasicAuth(url.QueryEscape(a.clientID), url.QueryEscape(a.secret.Reveal()))
-		return nil
-	}
-	form.Set("client_id", a.clientID)
-	form.Set("client_secret", a.secret.Reveal())
-	return nil
-}
-
-func (a secretAuth) renew(clientID string) string {
-	return fmt.Sprintf("in the app registration %s → Certificates & secrets, create a new client secret and put its Value (not its Secret ID) in provider.clientSecret or the file named by provider.clientSecretFile", clientID)
-}
-
-// clientAuthFor picks the implementation for the configured mode.
-func clientAuthFor(p config.Provider) (clientAuth, error) {
-	switch p.ClientAuthMethod {
-	case config.AuthClientSecretPost, "":
-		return secretAuth{clientID: p.ClientID, secret: p.ClientSecret}, nil
-	case config.AuthClientSecretBasic:
-		return secretAuth{clientID: p.ClientID, secret: p.ClientSecret, basic: true}, nil
-	}
-	return nil, fmt.Errorf("provider.clientAuthMethod %q is not a mode doctor knows", p.ClientAuthMethod)
+	return fmt.Sprintf("in the app registration %s → Certificates & secrets, create a new client secret and put its Value (not its Secret ID) in provider.clientSecret or the file named by provider.clientSecretFile", p.ClientID)
 }
 
 // tokenError is the JSON error answer of a token endpoint, with Entra's additions.
@@ -89,61 +48,76 @@ func (e tokenError) aadsts() int {
 var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
 
 // checkCredentials is check 4: a client_credentials request for <resource>/.default, which
-// Entra allows any confidential client. Only the client's authentication matters: an
-// invalid_client or unauthorized_client answer is the diagnosis, any other answer means the
-// provider got past the credentials. A token it may return is read and thrown away.
+// Entra allows any confidential client, sent with the configured client authentication
+// (secret, certificate or workload identity) by the same client tokengate serves with. Only
+// the client's authentication matters: an invalid_client or unauthorized_client answer is the
+// diagnosis, any other answer means the provider got past the credentials. A token it may
+// return is thrown away unread.
 func checkCredentials(ctx context.Context, client *http.Client, cfg *config.Config, d *discovered) Result {
 	const name = "client credentials"
 	if d == nil || d.TokenEndpoint == "" {
 		return Result{Status: Warn, Name: name, Detail: "not checked: discovery gave no token endpoint"}
 	}
-	auth, err := clientAuthFor(cfg.Provider)
+	renew := renewAdvice(cfg.Provider)
+	auth, err := idp.ClientAuthFromConfig(cfg.Provider)
 	if err != nil {
-		return Result{Status: Fail, Name: name, Detail: err.Error(), Fix: "use client_secret_post or client_secret_basic"}
+		return Result{Status: Fail, Name: name, Detail: err.Error(), Fix: renew}
+	}
+	method := cfg.Provider.ClientAuthMethod
+	if method == "" {
+		method = config.AuthClientSecretPost
+	}
+	// The issuer the provider names itself: a mismatch is check 2's finding, and the
+	// credentials can still be judged at the token endpoint it publishes.
+	issuer := cfg.Provider.IssuerURL
+	if d.Issuer != "" {
+		issuer = d.Issuer
+	}
+	c, err := idp.New(idp.Config{
+		IssuerURL: issuer, ClientID: cfg.Provider.ClientID, ClientSecret: cfg.Provider.ClientSecret,
+		AuthMethod: method, ClientAuth: auth, RedirectURL: cfg.RedirectURL(), SignInScopes: cfg.SignInScopes(), HTTPClient: client,
+	})
+	if err != nil {
+		return Result{Status: Fail, Name: name, Detail: err.Error()}
 	}
 	res := config.AKSServerAppID
 	if r := resources(strings.Fields(cfg.Provider.ResourceScope)); len(r) > 0 {
 		res = r[0]
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {res + "/.default"}}
 	ctx, cancel := context.WithTimeout(ctx, providerTimeout(cfg))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.TokenEndpoint, nil)
-	if err != nil {
-		return Result{Status: Fail, Name: name, Detail: fmt.Sprintf("token endpoint %q: %v", d.TokenEndpoint, err)}
+	if err := c.Discover(ctx); err != nil {
+		return Result{Status: Warn, Name: name, Detail: "not checked: the issuer's discovery failed (see above)"}
 	}
-	if err := auth.apply(form, req.Header); err != nil {
-		return Result{Status: Fail, Name: name, Detail: err.Error(), Fix: auth.renew(cfg.Provider.ClientID)}
-	}
-	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
-	req.ContentLength = int64(len(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := client.Do(req)
-	if err != nil {
-		return Result{Status: Fail, Name: name, Detail: fmt.Sprintf("POST %s: %v", d.TokenEndpoint, unwrapURLError(err)),
-			Fix: "check that tokengate's network reaches the token endpoint"}
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxDocumentBytes)) // a short read only shortens the diagnosis
-	if resp.StatusCode == http.StatusOK {
+	err = c.ProbeClientCredentials(ctx, res)
+	var pe *idp.ProviderError
+	switch {
+	case err == nil:
 		return Result{Status: OK, Name: name, Detail: fmt.Sprintf("accepted: the token endpoint issued an app-only token for %s/.default (discarded unread)", res)}
+	case errors.As(err, &pe):
+		return judgeCredentials(pe.Status, tokenError{Error: pe.Code, Description: pe.Description, SubError: pe.SubError}, cfg, renew)
+	case errors.Is(err, idp.ErrUnavailable):
+		return Result{Status: Fail, Name: name, Detail: "could not tell: " + unwrapURLError(err).Error(),
+			Fix: "check that tokengate's network reaches the token endpoint; if it does, the identity provider is having an outage"}
 	}
-	var te tokenError
-	_ = json.Unmarshal(body, &te) // not JSON: te stays empty and judgeCredentials says so
-	return judgeCredentials(resp.StatusCode, te, cfg, auth)
+	return Result{Status: Fail, Name: name, Detail: err.Error(), Fix: renew}
 }
 
 // judgeCredentials turns a token endpoint's refusal of the probe into the diagnosis.
-func judgeCredentials(status int, te tokenError, cfg *config.Config, auth clientAuth) Result {
+func judgeCredentials(status int, te tokenError, cfg *config.Config, renew string) Result {
 	const name = "client credentials"
 	id := cfg.Provider.ClientID
 	said := strings.TrimSpace(te.Error + " " + firstLine(te.Description))
 	code := te.aadsts()
 	switch {
 	case code == 7000215:
-		return Result{Status: Fail, Name: name, Detail: "the provider rejected the client secret as invalid (AADSTS7000215): a wrong secret, or its Secret ID instead of its Value", Fix: auth.renew(id)}
+		return Result{Status: Fail, Name: name, Detail: "the provider rejected the client secret as invalid (AADSTS7000215): a wrong secret, or its Secret ID instead of its Value", Fix: renew}
+	case code == 700024:
+		return Result{Status: Fail, Name: name, Detail: "the client assertion has expired (AADSTS700024): the federated token file is stale", Fix: "check that the kubelet refreshes the projected service-account token and that provider.workloadIdentity.tokenFile points at it"}
+	case code == 70021:
+		return Result{Status: Fail, Name: name, Detail: "no federated credential matches the token's issuer, subject and audience (AADSTS70021)", Fix: renew}
 	case code == 7000222:
-		return Result{Status: Fail, Name: name, Detail: "the client secret has expired (AADSTS7000222)", Fix: auth.renew(id)}
+		return Result{Status: Fail, Name: name, Detail: "the client secret has expired (AADSTS7000222)", Fix: renew}
 	case code == 700016 || te.Error == "unauthorized_client":
 		return Result{Status: Fail, Name: name,
 			Detail: fmt.Sprintf("the provider knows no application %s in this tenant (%s): a wrong client id or a wrong tenant", id, said),
@@ -151,7 +125,7 @@ func judgeCredentials(status int, te tokenError, cfg *config.Config, auth client
 	case code == 90002:
 		return Result{Status: Fail, Name: name, Detail: "the tenant does not exist (AADSTS90002)", Fix: "check the tenant id in provider.issuerURL"}
 	case te.Error == "invalid_client":
-		return Result{Status: Fail, Name: name, Detail: "the provider rejected the client credentials: " + said, Fix: auth.renew(id)}
+		return Result{Status: Fail, Name: name, Detail: "the provider rejected the client credentials: " + said, Fix: renew}
 	case status >= http.StatusInternalServerError || status == http.StatusTooManyRequests || te.Error == "temporarily_unavailable":
 		return Result{Status: Fail, Name: name, Detail: fmt.Sprintf("could not tell: the token endpoint answered %d %s", status, said),
 			Fix: "run doctor again; if it persists the identity provider is having an outage"}

@@ -127,7 +127,7 @@ func TestKeyVerdict(t *testing.T) {
 
 func TestJudgeCredentials(t *testing.T) {
 	cfg := &config.Config{Provider: config.Provider{ClientID: "app-1"}}
-	auth := secretAuth{clientID: "app-1"}
+	renew := renewAdvice(cfg.Provider)
 	tests := []struct {
 		name   string
 		status int
@@ -146,7 +146,7 @@ func TestJudgeCredentials(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := judgeCredentials(tc.status, tc.body, cfg, auth)
+			res := judgeCredentials(tc.status, tc.body, cfg, renew)
 			if res.Status != tc.want || !strings.Contains(res.Detail, tc.detail) {
 				t.Errorf("got %s; want status %v and a detail with %q", res, tc.want, tc.detail)
 			}
