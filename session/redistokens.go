@@ -20,7 +20,8 @@ import (
 // another replica may hold it, and deleting theirs would let a third spend the refresh token.
 var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
-// maxWatchRetries bounds the optimistic retries of a rotated refresh token's write.
+// maxWatchRetries bounds the attempts to write a rotated refresh token (optimistic-lock
+// conflicts and transient failures).
 const maxWatchRetries = 3
 
 // Get returns the token another replica (or this one) shared for (sess, scope), and the
@@ -64,20 +65,26 @@ func (s *RedisStore) Set(ctx context.Context, sess *Session, scope string, tok i
 	if err != nil {
 		return fmt.Errorf("share token: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
 	if tok.RefreshToken.IsEmpty() {
 		if ttl <= 0 {
 			return nil
 		}
+		ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		defer cancel()
 		if err := s.rdb.Set(ctx, tokenKey, sealed, ttl).Err(); err != nil {
 			return fmt.Errorf("share token: %w: %w", ErrStoreUnavailable, err)
 		}
 		return nil
 	}
+	// The provider has already spent the old refresh token: losing this write would make
+	// the next refresh present a spent one, which a provider with reuse detection punishes
+	// by revoking the sign-in. So it is retried, each attempt with its own timeout; writing
+	// the same values twice is harmless.
 	for range maxWatchRetries {
-		err = s.rotate(ctx, sess.ID, tok.RefreshToken, tokenKey, sealed, ttl)
-		if !errors.Is(err, redis.TxFailedErr) {
+		attempt, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		err = s.rotate(attempt, sess.ID, tok.RefreshToken, tokenKey, sealed, ttl)
+		cancel()
+		if err == nil || errors.Is(err, ErrNoSession) {
 			break
 		}
 	}
@@ -127,7 +134,9 @@ func (s *RedisStore) rotate(ctx context.Context, id string, rt secret.String, to
 
 // Lock takes the refresh lock of sess for LockTTL: while held, no other replica redeems the
 // session's refresh token. lease is 0 when another replica holds it; unlock releases it only
-// if it is still ours.
+// if it is still ours. The lease handed out is shorter than the lock by the time Set may
+// take to store a rotated refresh token (all its attempts): a refresh that ends within the
+// lease is stored before any other replica can take the lock and read the old token.
 func (s *RedisStore) Lock(ctx context.Context, sess *Session) (unlock func(), lease time.Duration, err error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
@@ -150,7 +159,15 @@ func (s *RedisStore) Lock(ctx context.Context, sess *Session) (unlock func(), le
 			s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "could not release the refresh lock", slog.Any("error", err))
 		}
 	}
-	return unlock, s.opts.LockTTL, nil
+	return unlock, s.lease(), nil
+}
+
+// lease is LockTTL minus the longest a rotated refresh token's write may take.
+func (s *RedisStore) lease() time.Duration {
+	if l := s.opts.LockTTL - maxWatchRetries*s.opts.Timeout; l > 0 {
+		return l
+	}
+	return s.opts.LockTTL / 2 // a configuration Validate refuses; still never the whole lock
 }
 
 // RevokeSID ends every session signed in with the provider's session id sid (front-channel

@@ -44,8 +44,11 @@ const defaultSharedPoll = 25 * time.Millisecond
 // else wait (bounded by RefreshTimeout) for the lock holder's token. Only the lock holder
 // ever redeems, so a refresh token that rotates with reuse detection is spent once.
 func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RefreshTimeout)
-	defer cancel()
+	// Every call below has its own timeout; the wait for another replica is bounded apart,
+	// in real time, since it waits on another process, not on a token's expiry.
+	ctx = context.WithoutCancel(ctx)
+	giveUp := time.NewTimer(c.opts.RefreshTimeout)
+	defer giveUp.Stop()
 	for {
 		sh, err := c.opts.Shared.Get(ctx, sess, scope)
 		if err != nil {
@@ -63,7 +66,7 @@ func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Sessio
 			return c.refreshLocked(ctx, key, sess, scope, e, lease)
 		}
 		select {
-		case <-ctx.Done():
+		case <-giveUp.C:
 			err := fmt.Errorf("wait for another replica's refresh: %w", idp.ErrUnavailable)
 			return nil, c.refreshFailed(key, scope, e, err)
 		case <-time.After(c.opts.SharedPoll):
@@ -74,6 +77,7 @@ func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Sessio
 // refreshLocked redeems the store's refresh token while holding the lock, and shares the
 // result. The refresh is bounded by the lease so that it never outlives the lock.
 func (c *TokenCache) refreshLocked(ctx context.Context, key string, sess *Session, scope string, e *entry, lease time.Duration) (*entry, error) {
+	leaseEnds := time.Now().Add(lease * 9 / 10) // the lease runs from the lock, not the refresh
 	// Look again: the previous holder may have shared a token between our Get and Lock.
 	sh, err := c.opts.Shared.Get(ctx, sess, scope)
 	if err != nil {
@@ -86,7 +90,7 @@ func (c *TokenCache) refreshLocked(ctx context.Context, key string, sess *Sessio
 	if rt.IsEmpty() {
 		return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
 	}
-	refreshCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(c.opts.RefreshTimeout, lease*9/10))
+	refreshCtx, cancel := context.WithTimeout(ctx, min(c.opts.RefreshTimeout, time.Until(leaseEnds)))
 	tok, err := c.refresher.Refresh(refreshCtx, rt, scope)
 	cancel()
 	if err != nil {
@@ -95,7 +99,7 @@ func (c *TokenCache) refreshLocked(ctx context.Context, key string, sess *Sessio
 	if tok.RefreshToken == rt {
 		tok.RefreshToken = "" // not rotated
 	}
-	if err := c.opts.Shared.Set(context.WithoutCancel(ctx), sess, scope, tok); err != nil {
+	if err := c.opts.Shared.Set(ctx, sess, scope, tok); err != nil {
 		if errors.Is(err, ErrNoSession) {
 			// Signed out while we refreshed: the new tokens belong to nobody.
 			c.cache.Del(key)

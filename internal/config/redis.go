@@ -42,6 +42,8 @@ func (c *Config) validateRedis(ps *problems) {
 	switch {
 	case r.LockTTL < time.Second || r.LockTTL > 5*time.Minute:
 		ps.add("redis.lockTTL", "%s is outside 1s–5m", r.LockTTL)
+	case r.LockTTL <= 3*r.Timeout:
+		ps.add("redis.lockTTL", "%s must exceed 3 × redis.timeout (%s): the lock must outlast the writes of a rotated refresh token", r.LockTTL, r.Timeout)
 	case r.LockTTL < c.Provider.Timeout:
 		ps.add("redis.lockTTL", "%s is shorter than provider.timeout (%s): a refresh that outlives its lock could spend the refresh token twice", r.LockTTL, c.Provider.Timeout)
 	}

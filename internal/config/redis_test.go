@@ -45,6 +45,7 @@ func TestValidateRedis(t *testing.T) {
 		{name: "cache ttl too long", mutate: func(c *Config) { c.Redis.SessionCacheTTL = time.Minute }, key: "redis.sessionCacheTTL", parts: []string{"0s–30s"}},
 		{name: "cache ttl off", mutate: func(c *Config) { c.Redis.SessionCacheTTL = 0 }},
 		{name: "lock shorter than a refresh", mutate: func(c *Config) { c.Redis.LockTTL = 5 * time.Second }, key: "redis.lockTTL", parts: []string{"provider.timeout"}},
+		{name: "lock shorter than its writes", mutate: func(c *Config) { c.Redis.Timeout = 5 * time.Second }, key: "redis.lockTTL", parts: []string{"3 × redis.timeout"}},
 		{name: "lock too short", mutate: func(c *Config) { c.Redis.LockTTL = time.Millisecond }, key: "redis.lockTTL", parts: []string{"1s–5m"}},
 	}
 	for _, tt := range tests {
