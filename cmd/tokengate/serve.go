@@ -51,6 +51,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if err != nil {
 		a.tokens.Close()
+		a.store.close()
 		a.closeTelemetry(ctx)
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -66,6 +67,7 @@ type app struct {
 	logger  *slog.Logger
 	idp     *idp.Client
 	tokens  *session.TokenCache
+	store   *sessionBackend
 	handler http.Handler
 	obs     *observability
 	// metricsLn, when set, serves /metrics apart from handler (metrics.listen).
@@ -115,6 +117,10 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, err
 	}
+	backend, err := newSessionBackend(cfg, codec, logger, now)
+	if err != nil {
+		return nil, err
+	}
 	provider := obs.traced(client)
 	tokens, err := session.NewTokenCache(provider, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,
@@ -123,20 +129,23 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 		RefreshTimeout: cfg.Provider.Timeout,
 		Now:            now,
 		Logger:         logger,
+		Shared:         backend.shared,
 	})
 	if err != nil {
+		backend.close()
 		return nil, fmt.Errorf("token cache: %w", err)
 	}
-	store := session.NewCookieStore(codec, session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain})
+	store := backend.sessions
 	// Users in more than 200 groups: their memberships come from Graph, with a Graph token
 	// from the same refresh token, cached per session for a few minutes.
 	groups := session.NewGroupResolver(tokens, idp.NewGraphClient(cfg.Provider.GraphURL, outbound), idp.GraphScope, 5*time.Minute, now)
 	h := handlers.New(handlers.Deps{
-		Config: cfg, IdP: provider, Ready: client.Ready, Sessions: store, Tokens: tokens,
+		Config: cfg, IdP: provider, Ready: func() bool { return client.Ready() && backend.ready() },
+		Sessions: store, Tokens: tokens, Logout: backend.revoker,
 		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now),
 		Codec: codec, Logger: logger, Now: now, Tracing: tracing, Metrics: obs.metrics,
 	})
-	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, handler: h, obs: obs}, nil
+	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, store: backend, handler: h, obs: obs}, nil
 }
 
 // serve runs until ctx ends, then drains in-flight requests and stops background work.
@@ -173,6 +182,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	<-discoveryDone
 	stopMetrics()
 	a.tokens.Close()
+	a.store.close()
 	a.closeTelemetry(ctx)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"encoding/base64"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/browser"
+	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/demo"
+	"github.com/tokengate/tokengate/internal/devidp"
+	"github.com/tokengate/tokengate/internal/redistest"
+	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/session"
+)
+
+// testCacheTTL is redis.sessionCacheTTL in these tests: the revocation bound.
+const testCacheTTL = 5 * time.Second
+
+// redisCluster is several tokengate replicas on one real redis-server, sharing one
+// development identity provider and one clock, as behind a Kubernetes Service. The
+// dashboard's forward-auth proxy asks replica 0; tests ask any replica directly. All
+// replicas share the public URL of replica 0, and the browser's host-only cookie for
+// 127.0.0.1 reaches every replica (cookies ignore ports).
+type redisCluster struct {
+	t         *testing.T
+	clock     *testClock
+	idp       *devidp.Provider
+	redis     *redistest.Server
+	cfg       *config.Config
+	replicas  []*tokengateReplica
+	dashboard *httptest.Server
+	upstream  *upstreamRecorder
+	browser   *browser.Browser
+	logs      *syncBuffer
+}
+
+// tokengateReplica is one running tokengate.
+type tokengateReplica struct {
+	app *app
+	srv *httptest.Server
+}
+
+// newRedisCluster starts redis-server, the identity provider (rotating refresh tokens with
+// reuse detection when rotate is set) and n replicas with session.store redis.
+func newRedisCluster(t *testing.T, n int, rotate bool) *redisCluster {
+	t.Helper()
+	c := &redisCluster{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}}
+	c.redis = redistest.Start(t)
+	idpSrv := httptest.NewServer(nil)
+	t.Cleanup(idpSrv.Close)
+	first := startTLS(t)
+	c.dashboard = startTLS(t)
+
+	provider, err := devidp.New(devidp.Config{
+		BaseURL: idpSrv.URL, AccessTokenLifetime: testTokenLifetime, Now: c.clock.Now,
+		RotateRefreshTokens: rotate,
+		Clients: []devidp.Client{{
+			ID: testClientID, Secret: testClientSecret,
+			RedirectURIs:           []string{first.URL + "/oauth2/callback"},
+			PostLogoutRedirectURIs: []string{c.dashboard.URL + "/"},
+		}},
+	})
+	if err != nil {
+		t.Fatalf("devidp.New: %v", err)
+	}
+	c.idp = provider
+	idpSrv.Config.Handler = provider.Handler()
+
+	cfg := config.Defaults()
+	cfg.PublicURL = first.URL
+	cfg.AllowedRedirectDomains = []string{"127.0.0.1"}
+	cfg.Provider.IssuerURL = provider.Issuer()
+	cfg.Provider.ClientID = testClientID
+	cfg.Provider.ClientSecret = secret.String(testClientSecret)
+	cfg.Provider.Timeout = 5 * time.Second
+	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}
+	cfg.ForwardAuth.Mode = "auto"
+	cfg.Session.Store = config.StoreRedis
+	cfg.Redis.URL = c.redis.URL()
+	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once
+	cfg.Redis.SessionCacheTTL = testCacheTTL
+	cfg.Redis.LockTTL = 10 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	c.cfg = &cfg
+	c.replicas = append(c.replicas, c.startReplica(first))
+	for range n - 1 {
+		c.addReplica()
+	}
+	proxy := demo.NewForwardAuthProxy(first.URL+"/auth", c.upstream)
+	proxy.Client.Transport = first.Client().Transport
+	c.dashboard.Config.Handler = proxy
+	c.browser = browser.New(first.Client().Transport)
+	return c
+}
+
+// startTLS starts an HTTPS server on 127.0.0.1 whose handler is set later. httptest serves
+// one certificate for every server, so one client transport trusts them all.
+func startTLS(t *testing.T) *httptest.Server {
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short at Close
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// addReplica starts one more replica on the same configuration.
+func (c *redisCluster) addReplica() *tokengateReplica {
+	c.t.Helper()
+	r := c.startReplica(startTLS(c.t))
+	c.replicas = append(c.replicas, r)
+	return r
+}
+
+func (c *redisCluster) startReplica(srv *httptest.Server) *tokengateReplica {
+	c.t.Helper()
+	logger := slog.New(slog.NewJSONHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := newApp(c.cfg, logger, c.clock.Now, &http.Client{Timeout: 5 * time.Second})
+	if err != nil {
+		c.t.Fatalf("newApp: %v", err)
+	}
+	c.t.Cleanup(a.store.close)
+	c.t.Cleanup(a.tokens.Close)
+	if err := a.idp.Discover(c.t.Context()); err != nil {
+		c.t.Fatalf("discover: %v", err)
+	}
+	srv.Config.Handler = a.handler
+	return &tokengateReplica{app: a, srv: srv}
+}
+
+// signIn signs user in through the dashboard (and so through replica 0).
+func (c *redisCluster) signIn(user string) {
+	c.t.Helper()
+	page, err := c.browser.Navigate(c.dashboard.URL + "/")
+	if err != nil {
+		c.t.Fatalf("navigate: %v", err)
+	}
+	page, err = c.browser.SignIn(page, user, "password")
+	if err != nil {
+		c.t.Fatalf("sign in: %v", err)
+	}
+	if page.Status != http.StatusOK || string(page.Body) != "dashboard ok" {
+		c.t.Fatalf("after sign-in got %d at %s: %s", page.Status, page.URL, page.Body)
+	}
+}
+
+// auth sends a Traefik-style forward-auth request to replica i with the browser's cookies.
+func (c *redisCluster) auth(i int) *browser.Page {
+	c.t.Helper()
+	return c.authWith(i, nil)
+}
+
+// authWith sends the forward-auth request to replica i carrying cookies instead of the
+// browser's, when cookies is not nil (a cookie replayed after sign-out).
+func (c *redisCluster) authWith(i int, cookies []*http.Cookie) *browser.Page {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.replicas[i].srv.URL+"/auth", nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header = http.Header{
+		"X-Forwarded-Method": {"GET"},
+		"X-Forwarded-Proto":  {"https"},
+		"X-Forwarded-Host":   {strings.TrimPrefix(c.dashboard.URL, "https://")},
+		"X-Forwarded-Uri":    {"/api/v1/namespaces"},
+		"Accept":             {"application/json"},
+	}
+	if cookies == nil {
+		cookies = c.cookies()
+	}
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	resp, err := c.replicas[i].srv.Client().Do(req)
+	if err != nil {
+		c.t.Fatalf("/auth on replica %d: %v", i, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &browser.Page{URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Body: body}
+}
+
+// get fetches path on replica i without cookies.
+func (c *redisCluster) get(i int, path string) *browser.Page {
+	c.t.Helper()
+	resp, err := c.replicas[i].srv.Client().Get(c.replicas[i].srv.URL + path)
+	if err != nil {
+		c.t.Fatalf("GET %s on replica %d: %v", path, i, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &browser.Page{Status: resp.StatusCode, Header: resp.Header, Body: body}
+}
+
+// cookies are the browser's cookies for the tokengate host.
+func (c *redisCluster) cookies() []*http.Cookie {
+	u, _ := url.Parse(c.replicas[0].srv.URL)
+	return c.browser.Client.Jar.Cookies(u)
+}
+
+// session reads the signed-in session as replica 0 sees it (for its sid).
+func (c *redisCluster) session() *session.Session {
+	c.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, ck := range c.cookies() {
+		req.AddCookie(ck)
+	}
+	sess, err := c.replicas[0].app.store.sessions.Load(req)
+	if err != nil {
+		c.t.Fatalf("load session: %v", err)
+	}
+	return sess
+}
+
+// wantStatus fails unless /auth on replica i answers want.
+func (c *redisCluster) wantStatus(what string, i, want int) *browser.Page {
+	c.t.Helper()
+	page := c.auth(i)
+	if page.Status != want {
+		c.t.Errorf("%s: /auth on replica %d = %d %s; want %d", what, i, page.Status, strings.TrimSpace(string(page.Body)), want)
+	}
+	return page
+}

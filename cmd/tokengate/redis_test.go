@@ -1,0 +1,216 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Sign in on replica A, /auth on replica B: B finds the session and A's token in Redis and
+// hands out the same token without a refresh. The cookie holds no token.
+func TestRedisSignInOnOneReplicaAuthOnAnother(t *testing.T) {
+	c := newRedisCluster(t, 2, false)
+	c.signIn("alice")
+	onA := c.wantStatus("after sign-in", 0, http.StatusOK).Header.Get("Authorization")
+	onB := c.wantStatus("on the other replica", 1, http.StatusOK).Header.Get("Authorization")
+	if onA == "" || onA != onB {
+		t.Errorf("replica B sent another token than A (or none); want A's shared token")
+	}
+	if got := c.idp.TokenCalls("refresh_token"); got != 0 {
+		t.Errorf("refreshes = %d; want 0: B takes A's token from Redis", got)
+	}
+	for _, ck := range c.cookies() {
+		if ck.Name == c.cfg.Cookie.Name && len(ck.Value) > 120 {
+			t.Errorf("session cookie is %d bytes; want only a sealed session id", len(ck.Value))
+		}
+	}
+	if dump := c.redis.Dump(); strings.Contains(dump, strings.TrimPrefix(onA, "Bearer ")) {
+		t.Error("redis holds the access token in clear text")
+	}
+}
+
+// After expiry, concurrent /auth on both replicas refresh exactly once, again and again,
+// with a provider that revokes the whole sign-in if one refresh token is spent twice, in
+// the foreground (expired) and in the background (refresh-ahead window).
+func TestRedisConcurrentRefreshOnceWithRotation(t *testing.T) {
+	c := newRedisCluster(t, 2, true)
+	c.signIn("alice")
+	c.wantStatus("on B before any refresh", 1, http.StatusOK)
+	ahead := testTokenLifetime - c.cfg.Token.SafetyMargin - c.cfg.Token.RefreshAhead/2
+	for round := 1; round <= 4; round++ {
+		if round%2 == 1 {
+			c.clock.Advance(testTokenLifetime) // expired: every caller waits for one refresh
+		} else {
+			c.clock.Advance(ahead) // refresh-ahead: served at once, refreshed behind
+		}
+		c.hammer(t, 16)
+		waitFor(t, "the refresh of this round", func() bool { return c.idp.TokenCalls("refresh_token") >= round })
+		// Both replicas now agree on the new token, which no further round refreshes.
+		c.hammer(t, 4)
+		if got := c.idp.TokenCalls("refresh_token"); got != round {
+			t.Fatalf("round %d: %d refresh calls in all; want exactly %d (one per round, across replicas)", round, got, round)
+		}
+	}
+	if got := c.idp.RefreshTokenReuses(); got != 0 {
+		t.Fatalf("the provider saw %d refresh tokens spent twice; want 0", got)
+	}
+	c.clock.Advance(testTokenLifetime)
+	c.wantStatus("after all rounds, on A", 0, http.StatusOK)
+	c.wantStatus("after all rounds, on B", 1, http.StatusOK)
+}
+
+// hammer sends n concurrent /auth to each replica and fails on any answer but 200.
+func (c *redisCluster) hammer(t *testing.T, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	statuses := make(chan int, n*len(c.replicas))
+	for i := range n * len(c.replicas) {
+		wg.Go(func() { statuses <- c.auth(i % len(c.replicas)).Status })
+	}
+	wg.Wait()
+	close(statuses)
+	failed := 0
+	for s := range statuses {
+		if s != http.StatusOK {
+			t.Errorf("concurrent /auth = %d; want 200", s)
+			failed++
+		}
+	}
+	if failed > 0 {
+		logs := c.logs.String()
+		t.Logf("end of the replicas' log:\n%s", logs[max(0, len(logs)-4000):])
+	}
+}
+
+// Sign-out on A revokes: the old cookie, replayed, gets 401 on A at once and on B within
+// redis.sessionCacheTTL.
+func TestRedisSignOutRevokesOnEveryReplica(t *testing.T) {
+	c := newRedisCluster(t, 2, false)
+	c.signIn("alice")
+	stolen := c.cookies()
+	c.wantStatus("before sign-out", 1, http.StatusOK)
+
+	page, err := c.browser.Fetch(http.MethodGet, c.replicas[0].srv.URL+"/oauth2/sign_out", nil)
+	if err != nil || page.Status != http.StatusFound {
+		t.Fatalf("sign-out = %v, %v; want 302", page, err)
+	}
+	if got := c.authWith(0, stolen).Status; got != http.StatusUnauthorized {
+		t.Errorf("replayed cookie on A after sign-out = %d; want 401 at once", got)
+	}
+	if got := c.authWith(1, stolen).Status; got != http.StatusOK {
+		t.Errorf("replayed cookie on B inside the bound = %d; want 200 (its copy is fresh)", got)
+	}
+	c.clock.Advance(testCacheTTL)
+	if got := c.authWith(1, stolen).Status; got != http.StatusUnauthorized {
+		t.Errorf("replayed cookie on B after %s = %d; want 401", testCacheTTL, got)
+	}
+}
+
+// Entra's front-channel logout (no cookies, just the sid) ends the session on all replicas.
+func TestRedisFrontChannelLogout(t *testing.T) {
+	c := newRedisCluster(t, 2, false)
+	c.signIn("alice")
+	sid := c.session().SID
+	if sid == "" {
+		t.Fatal("session has no sid; the id_token should carry one")
+	}
+	c.wantStatus("before logout", 1, http.StatusOK)
+	tests := []struct {
+		name   string
+		query  string
+		status int
+	}{
+		{name: "missing sid", query: "", status: http.StatusBadRequest},
+		{name: "unknown sid answers like a known one", query: "?sid=00000000-0000-0000-0000-000000000000", status: http.StatusOK},
+		{name: "the user's sid", query: "?sid=" + url.QueryEscape(sid), status: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := c.get(1, "/oauth2/frontchannel_logout"+tt.query)
+			if page.Status != tt.status {
+				t.Fatalf("status = %d %s; want %d", page.Status, page.Body, tt.status)
+			}
+			if page.Status == http.StatusOK && (len(page.Body) != 0 || page.Header.Get("Cache-Control") != "no-store") {
+				t.Errorf("body %q, Cache-Control %q; want empty and no-store", page.Body, page.Header.Get("Cache-Control"))
+			}
+		})
+	}
+	c.clock.Advance(testCacheTTL)
+	c.wantStatus("after front-channel logout", 0, http.StatusUnauthorized)
+	c.wantStatus("after front-channel logout", 1, http.StatusUnauthorized)
+}
+
+// With the cookie store there is nothing to end by sid: 200 for Entra, a note for the operator.
+func TestFrontChannelLogoutWithCookieStore(t *testing.T) {
+	h := newHarness(t, nil)
+	resp, err := h.auth.Client().Get(h.auth.URL + "/oauth2/frontchannel_logout?sid=abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status = %d; want 200", resp.StatusCode)
+	}
+	if !strings.Contains(h.logs.String(), "front-channel logout needs session.store redis") {
+		t.Error("no log line tells the operator that front-channel logout needs the Redis store")
+	}
+}
+
+// Redis stopped mid-run: tokens still valid in memory keep being served, the rest is 503
+// (never a sign-in loop), readiness turns false and liveness stays true; when Redis is back
+// everything works again without a restart.
+func TestRedisOutageAndRecovery(t *testing.T) {
+	c := newRedisCluster(t, 2, false)
+	c.signIn("alice")
+	c.wantStatus("before the outage", 0, http.StatusOK)
+	c.redis.Save()
+	c.redis.Stop()
+	cold := len(c.replicas)
+	c.addReplica() // started during the outage: knows nothing
+
+	c.clock.Advance(testCacheTTL + time.Second) // the in-memory session is no longer fresh
+	c.wantStatus("outage, token valid in memory", 0, http.StatusOK)
+	page := c.wantStatus("outage, nothing in memory", cold, http.StatusServiceUnavailable)
+	if !strings.Contains(string(page.Body), "session store unavailable") {
+		t.Errorf("503 reason %q; want it to name the session store", page.Body)
+	}
+	if got := c.get(0, "/readyz").Status; got != http.StatusServiceUnavailable {
+		t.Errorf("readyz during the outage = %d; want 503", got)
+	}
+	if got := c.get(0, "/healthz").Status; got != http.StatusOK {
+		t.Errorf("healthz during the outage = %d; want 200", got)
+	}
+	c.clock.Advance(testTokenLifetime) // the token in memory has expired too
+	c.wantStatus("outage, token expired", 0, http.StatusServiceUnavailable)
+	if got := c.idp.TokenCalls("refresh_token"); got != 0 {
+		t.Errorf("%d refreshes during the outage; want 0 (a rotated token could not be stored)", got)
+	}
+
+	c.redis.Restart()
+	c.wantStatus("after recovery", 0, http.StatusOK)
+	c.wantStatus("after recovery, the replica started during the outage", cold, http.StatusOK)
+	if got := c.get(cold, "/readyz").Status; got != http.StatusOK {
+		t.Errorf("readyz after recovery = %d; want 200", got)
+	}
+}
+
+// Started while Redis is down: alive, not ready, and ready as soon as Redis answers.
+func TestRedisDownAtStart(t *testing.T) {
+	c := newRedisCluster(t, 1, false)
+	c.redis.Stop()
+	late := len(c.replicas)
+	c.addReplica()
+	if got := c.get(late, "/healthz").Status; got != http.StatusOK {
+		t.Errorf("healthz = %d; want 200", got)
+	}
+	if got := c.get(late, "/readyz").Status; got != http.StatusServiceUnavailable {
+		t.Errorf("readyz with redis down = %d; want 503", got)
+	}
+	c.redis.Restart()
+	if got := c.get(late, "/readyz").Status; got != http.StatusOK {
+		t.Errorf("readyz once redis answers = %d; want 200", got)
+	}
+}
