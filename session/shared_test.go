@@ -3,9 +3,13 @@ package session
 import (
 	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/redistest"
@@ -184,3 +188,40 @@ type noopWriter struct{}
 func (noopWriter) Header() http.Header         { return http.Header{} }
 func (noopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (noopWriter) WriteHeader(int)             {}
+
+// An outage leaves no goroutine behind: every refresh attempt, wait and Redis call ends,
+// and closing the cache and the client returns to where the test started.
+func TestSharedOutageLeaksNoGoroutines(t *testing.T) {
+	srv := redistest.Start(t)
+	clock := newTestClock()
+	before := runtime.NumGoroutine()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true, DialerRetries: 1,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	store, err := NewRedisStore(rdb, newTestCodec(t, clock), RedisOptions{Timeout: 100 * time.Millisecond, CacheTTL: testCacheTTL, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newFakeRefresher(rotating(clock))
+	cache, err := NewTokenCache(r, CacheOptions{MaxBytes: 1 << 20, RefreshTimeout: time.Second, Now: clock.Now, Shared: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := redisSession(t, clock.Now())
+	cookies := saveTo(t, store, sess)
+	srv.Stop()
+	clock.Advance(time.Hour)
+	for range 5 {
+		_, _ = store.Load(requestWith(cookies...))
+		_, _ = cache.Get(t.Context(), sess, testScope)
+	}
+	cache.Close()
+	rdb.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after close; %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
