@@ -80,6 +80,12 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 	}
 	baseRSS, _ := rssKiB(baseline.pid()) // for context only
 	summarize(stdout, o, targets, runs)
+	if st.otlp != nil {
+		fmt.Fprintln(stdout, st.otlp.summary())
+		if st.otlp.exports.Load() == 0 {
+			failures = append(failures, "--tracing: tokengate exported no spans to the OTLP sink")
+		}
+	}
 	failures = append(failures, printChecks(stdout, o, targets, runs, calls, rss, baseRSS)...)
 	return failures, nil
 }

@@ -21,18 +21,25 @@ type process struct {
 }
 
 // startProcess runs bin with args, its output kept (the last 64 KiB) for error messages.
-// The environment loses every TOKENGATE_ variable: the configuration file alone decides.
+// The environment loses every TOKENGATE_ and OTEL_ variable: the configuration file and env
+// alone decide.
 func startProcess(ctx context.Context, name, bin string, args ...string) (*process, error) {
+	return startProcessEnv(ctx, name, bin, nil, args...)
+}
+
+// startProcessEnv is startProcess with extra environment variables.
+func startProcessEnv(ctx context.Context, name, bin string, env []string, args ...string) (*process, error) {
 	p := &process{name: name, out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(syscall.SIGTERM) }
 	p.cmd.WaitDelay = 10 * time.Second
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TOKENGATE_") {
+		if !strings.HasPrefix(kv, "TOKENGATE_") && !strings.HasPrefix(kv, "OTEL_") {
 			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

@@ -23,8 +23,12 @@ const (
 func printHeader(w io.Writer, o options, user string, answer http.Header) {
 	fmt.Fprintf(w, "\ntokengate /auth vs bare net/http — %s, %s, %s/%s, %d CPUs\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), goVersion(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	fmt.Fprintf(w, "wrk -t%d -c{%s} -d%s --latency, %d rounds; user %s; %d session(s); %s store, tracing off, log warn\n",
-		o.threads, joinInts(o.connections), o.duration, o.rounds, user, o.sessions, o.store)
+	tracing := "tracing off"
+	if o.tracing {
+		tracing = "tracing on (100% sampled, OTLP/HTTP batch export to a local sink)"
+	}
+	fmt.Fprintf(w, "wrk -t%d -c{%s} -d%s --latency, %d rounds; user %s; %d session(s); %s store, %s, log warn\n",
+		o.threads, joinInts(o.connections), o.duration, o.rounds, user, o.sessions, o.store, tracing)
 	names := make([]string, 0, len(answer))
 	for name := range answer {
 		names = append(names, name)

@@ -33,7 +33,8 @@ type stack struct {
 	idpServer *http.Server
 	authURL   string // http://127.0.0.1:<port>
 	tokengate *process
-	redis     *process // only with --store redis
+	redis     *process  // only with --store redis
+	otlp      *otlpSink // only with --tracing
 }
 
 // startStack starts the identity provider and tokengate, and waits until tokengate is ready.
@@ -68,7 +69,14 @@ func startStack(ctx context.Context, o options, dir string, stderr io.Writer) (*
 		s.stop()
 		return nil, err
 	}
-	s.tokengate, err = startProcess(ctx, "tokengate", bin, "serve", "--config", configPath)
+	var env []string
+	if o.tracing {
+		if env, err = s.startOTLPSink(); err != nil {
+			s.stop()
+			return nil, err
+		}
+	}
+	s.tokengate, err = startProcessEnv(ctx, "tokengate", bin, env, "serve", "--config", configPath)
 	if err != nil {
 		s.stop()
 		return nil, err
@@ -164,6 +172,9 @@ func (s *stack) stop() {
 	}
 	if s.redis != nil {
 		s.redis.stop()
+	}
+	if s.otlp != nil {
+		s.otlp.stop()
 	}
 	if s.idpServer != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
