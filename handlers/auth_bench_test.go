@@ -145,7 +145,7 @@ func newBenchAuthWith(b *testing.B, groups int, tweak func(*handlers.Deps)) (htt
 	tokens.Seed(sess, cfg.Provider.ResourceScope, idp.Token{AccessToken: entraSizedToken(2500), Expiry: benchNow.Add(time.Hour)})
 
 	deps := handlers.Deps{
-		Config: &cfg, Ready: func() bool { return true }, Sessions: store, Tokens: tokens,
+		Config: &cfg, Ready: func() error { return nil }, Sessions: store, Tokens: tokens,
 		Dashboards: profiles, Codec: codec, Now: now,
 	}
 	tweak(&deps)

@@ -11,12 +11,14 @@ func (s *server) healthz(c *gin.Context) {
 	c.String(http.StatusOK, "ok\n")
 }
 
-// readyz is the readiness probe: the provider's discovery document is loaded, so sign-ins
-// and refreshes can work.
+// readyz is the readiness probe: the provider's discovery document is loaded and the
+// session store answers, so sign-ins and refreshes can work. The answer says which is not.
 func (s *server) readyz(c *gin.Context) {
-	if s.Ready != nil && !s.Ready() {
-		c.String(http.StatusServiceUnavailable, "identity provider discovery not loaded\n")
-		return
+	if s.Ready != nil {
+		if err := s.Ready(); err != nil {
+			c.String(http.StatusServiceUnavailable, "not ready: %s\n", err)
+			return
+		}
 	}
 	c.String(http.StatusOK, "ok\n")
 }

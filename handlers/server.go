@@ -69,7 +69,8 @@ var (
 type Deps struct {
 	Config   *config.Config
 	IdP      IdentityProvider
-	Ready    func() bool // provider discovery loaded
+	// Ready returns nil when tokengate can serve sign-ins, else what is missing.
+	Ready func() error
 	Sessions SessionStore
 	Tokens   TokenSource
 	// Dashboards picks the profile of each request by host.

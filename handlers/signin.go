@@ -87,6 +87,10 @@ func (s *server) callback(c *gin.Context) {
 		return
 	}
 	if err := s.Sessions.Save(c.Writer, c.Request, sess); err != nil {
+		if errors.Is(err, session.ErrStoreUnavailable) {
+			s.fail(c, withRetry(errorf(http.StatusServiceUnavailable, "the session store is unavailable; sign in again shortly", err), s.retryLink(pending)))
+			return
+		}
 		s.fail(c, err)
 		return
 	}

@@ -140,7 +140,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	// from the same refresh token, cached per session for a few minutes.
 	groups := session.NewGroupResolver(tokens, idp.NewGraphClient(cfg.Provider.GraphURL, outbound), idp.GraphScope, 5*time.Minute, now)
 	h := handlers.New(handlers.Deps{
-		Config: cfg, IdP: provider, Ready: func() bool { return client.Ready() && backend.ready() },
+		Config: cfg, IdP: provider, Ready: readiness(client, backend),
 		Sessions: store, Tokens: tokens, Logout: backend.revoker,
 		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now),
 		Codec: codec, Logger: logger, Now: now, Tracing: tracing, Metrics: obs.metrics,
@@ -222,4 +222,17 @@ func passThroughVerifiers(profiles *dashboards.Set, outbound *http.Client, now f
 		}
 	}
 	return out
+}
+
+// readiness is /readyz's check: discovery loaded and the session store answering.
+func readiness(client *idp.Client, backend *sessionBackend) func() error {
+	return func() error {
+		if !client.Ready() {
+			return errors.New("identity provider discovery not loaded")
+		}
+		if !backend.ready() {
+			return errors.New("session store unreachable")
+		}
+		return nil
+	}
 }
