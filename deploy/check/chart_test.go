@@ -26,6 +26,7 @@ type chartWant struct {
 	workloadIdentity bool
 	ingressHost      string // "" when no Ingress
 	serviceMonitor   bool
+	metricsOnHTTP    bool // metricsPort 0: /metrics on the http port, no metrics port
 }
 
 // TestChartRendersStrictly renders the chart for every values file in testdata/, decodes every
@@ -62,10 +63,10 @@ func TestChartRendersStrictly(t *testing.T) {
 				cookieSecretKeys: []string{"cookie-secret"}, workloadIdentity: true},
 		},
 		{
-			name:   "single replica has no disruption budget",
+			name:   "single replica has no disruption budget; metrics on the http port",
 			values: "testdata/values-single-replica.yaml",
 			want: chartWant{replicas: 1, pdb: false, secretName: "tokengate",
-				clientSecretKey: "client-secret", cookieSecretKeys: []string{"cookie-secret"}},
+				clientSecretKey: "client-secret", cookieSecretKeys: []string{"cookie-secret"}, metricsOnHTTP: true},
 		},
 	}
 	for _, tt := range tests {
@@ -101,7 +102,7 @@ func checkRendered(t *testing.T, ms []manifest, want chartWant) {
 	t.Helper()
 	deploy := one(t, byKind[*appsv1.Deployment](ms), "Deployment")
 	checkDeployment(t, deploy, want)
-	checkService(t, one(t, byKind[*corev1.Service](ms), "Service"), deploy)
+	checkService(t, one(t, byKind[*corev1.Service](ms), "Service"), deploy, want)
 	checkConfigMap(t, one(t, byKind[*corev1.ConfigMap](ms), "ConfigMap"), want)
 	checkSecret(t, byKind[*corev1.Secret](ms), byKind[*corev1.ConfigMap](ms), want)
 
@@ -138,8 +139,8 @@ func checkRendered(t *testing.T, ms []manifest, want chartWant) {
 		t.Errorf("ServiceMonitor rendered = %v; want %v", got, want.serviceMonitor)
 	}
 	for _, sm := range byKind[*serviceMonitor](ms) {
-		if e := sm.Spec.Endpoints[0]; e.Port != "http" || e.Path != "/metrics" {
-			t.Errorf("ServiceMonitor endpoint = %s%s; want http/metrics", e.Port, e.Path)
+		if e := sm.Spec.Endpoints[0]; e.Port != want.metricsPortName() || e.Path != "/metrics" {
+			t.Errorf("ServiceMonitor endpoint = %s%s; want %s/metrics", e.Port, e.Path, want.metricsPortName())
 		}
 	}
 }
@@ -157,18 +158,36 @@ func checkSelects(t *testing.T, what string, selector, podLabels map[string]stri
 	}
 }
 
-// checkService: ClusterIP, port 80 named http to the pods' named port http.
-func checkService(t *testing.T, svc *corev1.Service, deploy *appsv1.Deployment) {
+// metricsPortName is the named port /metrics is scraped on.
+func (w chartWant) metricsPortName() string {
+	if w.metricsOnHTTP {
+		return "http"
+	}
+	return "metrics"
+}
+
+// checkService: ClusterIP, port 80 named http to the pods' named port http, and, unless
+// metrics share the http port, port 9090 named metrics to the pods' metrics port.
+func checkService(t *testing.T, svc *corev1.Service, deploy *appsv1.Deployment, want chartWant) {
 	t.Helper()
 	if svc.Spec.Type != corev1.ServiceTypeClusterIP {
 		t.Errorf("Service type = %s; want ClusterIP", svc.Spec.Type)
 	}
-	if len(svc.Spec.Ports) != 1 {
-		t.Fatalf("Service has %d ports; want 1", len(svc.Spec.Ports))
+	wantPorts := 2
+	if want.metricsOnHTTP {
+		wantPorts = 1
+	}
+	if len(svc.Spec.Ports) != wantPorts {
+		t.Fatalf("Service has %d ports; want %d", len(svc.Spec.Ports), wantPorts)
 	}
 	p := svc.Spec.Ports[0]
 	if p.Name != "http" || p.Port != 80 || p.TargetPort.StrVal != "http" {
 		t.Errorf("Service port = %s %d -> %s; want http 80 -> http", p.Name, p.Port, p.TargetPort.String())
+	}
+	if !want.metricsOnHTTP {
+		if m := svc.Spec.Ports[1]; m.Name != "metrics" || m.Port != 9090 || m.TargetPort.StrVal != "metrics" {
+			t.Errorf("Service metrics port = %s %d -> %s; want metrics 9090 -> metrics", m.Name, m.Port, m.TargetPort.String())
+		}
 	}
 	checkSelects(t, "Service", svc.Spec.Selector, deploy.Spec.Template.Labels)
 }

@@ -68,8 +68,13 @@ func checkContainer(t *testing.T, c corev1.Container) {
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("container resources = %+v; want cpu/memory requests and a memory limit", c.Resources)
 	}
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 4180 {
-		t.Errorf("container ports = %+v; want http 4180", c.Ports)
+	if len(c.Ports) == 0 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 4180 {
+		t.Errorf("container ports = %+v; want http 4180 first", c.Ports)
+	}
+	for _, p := range c.Ports[1:] {
+		if p.Name != "metrics" || p.ContainerPort != 9090 {
+			t.Errorf("container port %+v; want only metrics 9090 besides http", p)
+		}
 	}
 	probes := []struct {
 		name  string

@@ -89,6 +89,9 @@ readable by anyone who may read ConfigMaps in the namespace.
 {{- $cfg := deepCopy .Values.config }}
 {{- $dir := include "tokengate.secretDir" . }}
 {{- $_ := set $cfg "listen" (printf ":%d" (int .Values.containerPort)) }}
+{{- if gt (int .Values.metricsPort) 0 }}
+{{- $_ := set $cfg "metrics" (dict "listen" (printf ":%d" (int .Values.metricsPort))) }}
+{{- end }}
 {{- $provider := default dict $cfg.provider }}
 {{- if .Values.workloadIdentity.enabled }}
 {{- /* The projected federated token replaces the secret; tokengate refuses a secret beside it. */}}
@@ -147,4 +150,11 @@ plus the paths of the secret files.
 {{- $_ := set $out "tls" $tls }}
 {{- with include "tokengate.redisPasswordKey" . }}{{ $_ := set $out "passwordFile" (printf "%s/%s" $dir .) }}{{ end }}
 {{- toYaml $out }}
+{{- end }}
+
+{{/*
+tokengate.metricsPortName is the named port /metrics is served on.
+*/}}
+{{- define "tokengate.metricsPortName" -}}
+{{- if gt (int .Values.metricsPort) 0 }}metrics{{ else }}http{{ end }}
 {{- end }}
