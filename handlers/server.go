@@ -67,10 +67,10 @@ var (
 
 // Deps are the collaborators of the HTTP surface.
 type Deps struct {
-	Config   *config.Config
-	IdP      IdentityProvider
+	Config *config.Config
+	IdP    IdentityProvider
 	// Ready returns nil when tokengate can serve sign-ins, else what is missing.
-	Ready func() error
+	Ready    func() error
 	Sessions SessionStore
 	Tokens   TokenSource
 	// Dashboards picks the profile of each request by host.
