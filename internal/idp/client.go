@@ -186,6 +186,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 	if err != nil {
 		return nil, fmt.Errorf("redeem authorization code: %w", classify(err))
 	}
+	if !isB64Token(tok.AccessToken) {
+		return nil, fmt.Errorf("redeem authorization code: %w: the access_token is not RFC 6750 b64token text", ErrUnavailable)
+	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", ErrVerification)

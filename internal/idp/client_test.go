@@ -242,6 +242,10 @@ func TestParseTokenResponse(t *testing.T) {
 		{name: "no access token", body: `{"token_type":"Bearer"}`, wantErr: ErrUnavailable},
 		{name: "not json", body: `<html>`, wantErr: ErrUnavailable},
 		{name: "not bearer", body: `{"access_token":"a","token_type":"pop"}`, wantErr: ErrUnavailable},
+		{name: "token with a line break", body: `{"access_token":"a\r\nX-Injected: 1","token_type":"Bearer"}`, wantErr: ErrUnavailable},
+		{name: "token with a space", body: `{"access_token":"a b","token_type":"Bearer"}`, wantErr: ErrUnavailable},
+		{name: "id_token with a quote", body: `{"access_token":"a","id_token":"x\"y"}`, wantErr: ErrUnavailable},
+		{name: "padded token", body: `{"access_token":"YWJj==","token_type":"Bearer"}`, wantExpiry: now.Add(time.Hour)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,6 +141,9 @@ func (c *Client) parseTokenResponse(body []byte) (Token, error) {
 	if r.AccessToken == "" {
 		return Token{}, fmt.Errorf("%w: token response has no access_token", ErrUnavailable)
 	}
+	if !isB64Token(r.AccessToken) || (r.IDToken != "" && !isB64Token(r.IDToken)) {
+		return Token{}, fmt.Errorf("%w: token response holds a token that is not RFC 6750 b64token text", ErrUnavailable)
+	}
 	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "bearer") {
 		return Token{}, fmt.Errorf("%w: token type %q is not Bearer", ErrUnavailable, r.TokenType)
 	}
@@ -170,4 +173,26 @@ func subErrorOf(body []byte) string {
 	}
 	_ = json.Unmarshal(body, &e) // no suberror in a non-JSON body
 	return e.SubError
+}
+
+// isB64Token reports whether s has RFC 6750 §2.1 b64token syntax, the only tokens tokengate
+// forwards: header values are then safe by construction and need no per-request scan.
+func isB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
 }
