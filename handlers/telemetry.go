@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tokengate/tokengate/dashboards"
@@ -32,33 +30,21 @@ const (
 	attrSession      = attribute.Key("tokengate.session.found")
 )
 
-// Span names of the steps of /auth, children of otelgin's server span.
+// Span names of the steps of /auth, children of the server span (serverspan.go).
 const (
 	spanSessionLoad = "session.load"
 	spanPolicy      = "policy.decide"
 	spanTokenCache  = "token_cache.get"
 )
 
-// useTracing installs otelgin when tracing is on, and nothing otherwise: with tracing off a
-// request pays for no middleware, no context and no span. Probes and scrapes are not traced.
-// otelgin's own HTTP metrics go to a no-op meter: tokengate's metrics must not change shape
-// when tracing is switched on.
+// useTracing installs the server-span middleware when tracing is on, and nothing otherwise:
+// with tracing off a request pays for no middleware, no context and no span.
 func (s *server) useTracing(r *gin.Engine) {
 	if !s.Tracing.Enabled() {
 		return
 	}
 	s.tracer = s.Tracing.Provider.Tracer(tracerName)
-	r.Use(otelgin.Middleware(telemetry.ServiceName,
-		otelgin.WithTracerProvider(s.Tracing.Provider),
-		otelgin.WithPropagators(s.Tracing.Propagator),
-		otelgin.WithMeterProvider(metricnoop.NewMeterProvider()),
-		otelgin.WithGinFilter(func(c *gin.Context) bool {
-			switch c.FullPath() {
-			case "/healthz", "/readyz", "/metrics":
-				return false
-			}
-			return true
-		})))
+	r.Use(s.traceServer())
 }
 
 // decisionOf names an /auth answer by its status, as ARCHITECTURE.md's table does.

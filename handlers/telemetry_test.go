@@ -36,29 +36,29 @@ func middlewareNames(t *testing.T, tracing *telemetry.Tracing) []string {
 	return names
 }
 
-// Tracing off must cost nothing: no otelgin middleware, not even one with a no-op provider.
+// Tracing off must cost nothing: no traceServer middleware, not even one with a no-op provider.
 func TestTracingMiddleware(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewInMemoryExporter()))
 	defer tp.Shutdown(context.Background())
 	tests := []struct {
 		name        string
 		tracing     *telemetry.Tracing
-		wantOtelgin bool
+		wantTracing bool
 	}{
 		{name: "nil tracing", tracing: nil},
 		{name: "tracing off", tracing: &telemetry.Tracing{Propagator: telemetry.NewPropagator()}},
-		{name: "tracing on", tracing: telemetry.NewTracingWith(tp), wantOtelgin: true},
+		{name: "tracing on", tracing: telemetry.NewTracingWith(tp), wantTracing: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			names := middlewareNames(t, tt.tracing)
-			got := len(names) > 0 && strings.Contains(names[0], "otelgin")
-			if got != tt.wantOtelgin {
-				t.Errorf("middleware %v; want otelgin first: %v", names, tt.wantOtelgin)
+			got := len(names) > 0 && strings.Contains(names[0], "traceServer")
+			if got != tt.wantTracing {
+				t.Errorf("middleware %v; want traceServer first: %v", names, tt.wantTracing)
 			}
 			for _, n := range names[1:] {
-				if strings.Contains(n, "otelgin") {
-					t.Errorf("otelgin installed twice or late: %v", names)
+				if strings.Contains(n, "traceServer") {
+					t.Errorf("traceServer installed twice or late: %v", names)
 				}
 			}
 		})
