@@ -23,6 +23,10 @@ type nginxSite struct {
 	// BufferSize is the proxy-buffer-size annotation (ingress-nginx default "4k"). It sizes
 	// the buffer that must hold the whole /auth answer header, the ~9 KB token included.
 	BufferSize string
+	// AuthCache renders the auth-cache-key and auth-cache-duration annotations
+	// (deploy/examples/ingress-nginx-auth-cache): /auth answers are cached per cookie and
+	// host for 30s, unless tokengate's X-Accel-Expires says less.
+	AuthCache bool
 }
 
 // nginxConfig is the part of the configuration ingress-nginx renders for
@@ -71,6 +75,9 @@ http {
         default $http_x_request_id;
         ""      $request_id;
     }
+
+    # auth-cache-key: ingress-nginx adds this zone when any Ingress sets the annotation.
+    proxy_cache_path {{.Dir}}/auth-cache levels=1:2 keys_zone=auth_cache:1m max_size=16m inactive=30m use_temp_path=off;
 
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate     {{.CertFile}};
@@ -123,7 +130,19 @@ http {
             proxy_set_header            X-Forwarded-For         $remote_addr;
             proxy_set_header            X-Auth-Request-Redirect $request_uri;
 
+{{- if .AuthCache}}
+            # auth-cache-key: $http_cookie$host, auth-cache-duration: 200 30s (the
+            # cookie, not $cookie__tokengate, so a chunked session never shares a key).
+            proxy_cache                             auth_cache;
+            proxy_cache_key                         "$http_cookie$host";
+            proxy_cache_valid                       200 30s;
+            proxy_cache_lock                        on;
+            # ingress-nginx turns buffering on with auth-cache-key: NGINX caches only
+            # buffered answers.
+            proxy_buffering                         on;
+{{- else}}
             proxy_buffering                         off;
+{{- end}}
             proxy_buffer_size                       {{.BufferSize}};
             proxy_buffers                           4 {{.BufferSize}};
             proxy_request_buffering                 on;

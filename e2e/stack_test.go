@@ -46,6 +46,8 @@ type stackOptions struct {
 	BufferSize string
 	// Dashboards is the YAML of tokengate's dashboards key (profiles); "" for none.
 	Dashboards string
+	// CacheTTL is forwardAuth.cacheTTL; with nginx it also turns the auth cache on.
+	CacheTTL time.Duration
 }
 
 // stack is one complete installation on 127.0.0.1: the identity provider, tokengate behind
@@ -74,6 +76,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	tgURL, cookieKey := startTokengate(t, s.dir, e2eClientSecret, tokengateOptions{
 		IssuerURL: s.idp.Issuer(), ClientID: e2eClientID, Mode: opts.Mode,
 		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: opts.Dashboards,
+		CacheTTL: opts.CacheTTL,
 	})
 	codec, err := session.NewCodec([][]byte{cookieKey}, time.Now)
 	mustf(t, err, "session codec")
@@ -86,7 +89,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	case "nginx":
 		var sites []nginxSite
 		for _, host := range []string{headlamp, grafana} {
-			sites = append(sites, nginxSite{Host: host, Upstream: s.dashboards[host].Addr(), BufferSize: opts.BufferSize})
+			sites = append(sites, nginxSite{Host: host, Upstream: s.dashboards[host].Addr(), BufferSize: opts.BufferSize,
+				AuthCache: opts.CacheTTL > 0})
 		}
 		s.port = startNginx(t, s.dir, s.tap.Addr(), sites, s.ready)
 	case "caddy":

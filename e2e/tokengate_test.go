@@ -22,6 +22,7 @@ type tokengateOptions struct {
 	SafetyMargin time.Duration // token.safetyMargin
 	RefreshAhead time.Duration // token.refreshAhead
 	Dashboards   string        // YAML of the dashboards key, "" for none (one default profile)
+	CacheTTL     time.Duration // forwardAuth.cacheTTL
 }
 
 // tokengateConfig is the configuration file of the tokengate under test. Secrets come from
@@ -44,6 +45,7 @@ token:
   refreshAhead: {{.RefreshAhead}}
 forwardAuth:
   mode: {{.Mode}}
+  cacheTTL: {{.CacheTTL}}
 log:
   level: debug
   format: text

@@ -80,9 +80,16 @@ func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
 		values = append(values, value)
 		h[name] = values[len(values)-1 : len(values) : len(values)]
 	}, &user, token)
-	h["Cache-Control"] = noStore
 	if ttl := s.Config.ForwardAuth.CacheTTL; ttl > 0 {
-		h["X-Accel-Expires"] = []string{strconv.Itoa(s.cacheSeconds(profile, res, ttl))}
+		// No Cache-Control beside a positive hint: NGINX before 1.23 reads the headers in
+		// order, and a no-store ahead of X-Accel-Expires ("C" < "X") stops the caching.
+		secs := s.cacheSeconds(profile, res, ttl)
+		h["X-Accel-Expires"] = []string{strconv.Itoa(secs)}
+		if secs == 0 {
+			h["Cache-Control"] = noStore
+		}
+	} else {
+		h["Cache-Control"] = noStore
 	}
 	c.Status(http.StatusOK)
 	return

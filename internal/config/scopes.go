@@ -6,9 +6,11 @@ import (
 	"strings"
 )
 
-// graphResource is how Entra names Microsoft Graph; a scope without a resource prefix
+// GraphResource is how Entra names Microsoft Graph; a scope without a resource prefix
 // ("User.Read") means Graph.
-const graphResource = "https://graph.microsoft.com"
+const GraphResource = "https://graph.microsoft.com"
+
+const graphResource = GraphResource
 
 // graphAppID is Microsoft Graph's application id, another name for graphResource.
 const graphAppID = "00000003-0000-0000-c000-000000000000"
@@ -40,9 +42,9 @@ func (c *Config) SignInScopes() []string {
 	return out
 }
 
-// resourceOf splits a scope into its resource (normalised for comparison) and scope name:
+// ResourceOf splits a scope into its resource (normalised for comparison) and scope name:
 // "6dae…/user.read" → ("6dae…", "user.read"); "User.Read" → (graph, "User.Read").
-func resourceOf(scope string) (resource, name string) {
+func ResourceOf(scope string) (resource, name string) {
 	i := strings.LastIndex(scope, "/")
 	if i < 0 {
 		return graphResource, scope
@@ -68,7 +70,7 @@ func checkResourceScope(scope string) error {
 		if slices.Contains(oidcScopes, s) {
 			continue
 		}
-		res, _ := resourceOf(s)
+		res, _ := ResourceOf(s)
 		if _, ok := byResource[res]; !ok {
 			resources = append(resources, res)
 		}
@@ -85,7 +87,7 @@ func checkResourceScope(scope string) error {
 	var dflt string
 	var named []string
 	for _, s := range byResource[resources[0]] {
-		if _, name := resourceOf(s); strings.EqualFold(name, ".default") {
+		if _, name := ResourceOf(s); strings.EqualFold(name, ".default") {
 			dflt = s
 		} else {
 			named = append(named, s)
@@ -97,3 +99,20 @@ func checkResourceScope(scope string) error {
 	}
 	return nil
 }
+
+// Resources lists the distinct resources a scope list names, in order; OIDC scopes name none.
+func Resources(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		if slices.Contains(oidcScopes, s) {
+			continue
+		}
+		if res, _ := ResourceOf(s); !slices.Contains(out, res) {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// IsOIDCScope reports whether s is an OIDC scope, which names no resource.
+func IsOIDCScope(s string) bool { return slices.Contains(oidcScopes, s) }

@@ -8,42 +8,14 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 )
 
-// Microsoft Graph's two names; a scope without a resource prefix ("User.Read") means Graph.
-const (
-	graphResource = "https://graph.microsoft.com"
-	graphAppID    = "00000003-0000-0000-c000-000000000000"
+// graphResource is Microsoft Graph's resource name, as config.ResourceOf reports it.
+const graphResource = config.GraphResource
+
+// resourceOf and resources are config's: doctor must judge scopes exactly as tokengate does.
+var (
+	resourceOf = config.ResourceOf
+	resources  = config.Resources
 )
-
-// oidcScopes name no resource: Entra accepts them next to any one resource.
-var oidcScopes = []string{"openid", "profile", "email", "offline_access"}
-
-// resourceOf splits a scope into its resource (lower-cased for comparison) and scope name:
-// "6dae…/user.read" → ("6dae…", "user.read"); "User.Read" → (Graph, "User.Read").
-func resourceOf(scope string) (resource, name string) {
-	i := strings.LastIndex(scope, "/")
-	if i < 0 {
-		return graphResource, scope
-	}
-	res := strings.ToLower(strings.TrimRight(scope[:i], "/"))
-	if res == graphAppID {
-		res = graphResource
-	}
-	return res, scope[i+1:]
-}
-
-// resources lists the distinct resources a scope list names, in order.
-func resources(scopes []string) []string {
-	var out []string
-	for _, s := range scopes {
-		if slices.Contains(oidcScopes, s) {
-			continue
-		}
-		if res, _ := resourceOf(s); !slices.Contains(out, res) {
-			out = append(out, res)
-		}
-	}
-	return out
-}
 
 // scopeProblem says what Entra's token endpoint would refuse in one request's scope list:
 // two resources (AADSTS28000), no resource at all, or .default mixed with named scopes of
@@ -61,7 +33,7 @@ func scopeProblem(scopes []string) string {
 	var dflt string
 	var named []string
 	for _, s := range scopes {
-		if slices.Contains(oidcScopes, s) {
+		if config.IsOIDCScope(s) {
 			continue
 		}
 		if _, name := resourceOf(s); strings.EqualFold(name, ".default") {
