@@ -35,9 +35,10 @@ type CookieOptions struct {
 	OpenedCacheBytes int64
 }
 
-// DefaultOpenedCacheBytes keeps some thousands of opened sessions: a session with its
-// sealed value is 1–8 KB.
-const DefaultOpenedCacheBytes = 16 << 20
+// DefaultOpenedCacheBytes keeps about 20 000 opened sessions of a few groups (a session with
+// its sealed value costs 2–8 KB), like the token cache's default bound: memory is used only
+// by sessions that are really in use.
+const DefaultOpenedCacheBytes = 64 << 20
 
 // CookieStore keeps the whole session, sealed, in the browser: no server state, so any
 // replica can answer. A session too large for one cookie is split over several.

@@ -117,7 +117,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, err
 	}
-	backend, err := newSessionBackend(cfg, codec, logger, now)
+	backend, err := newSessionBackend(cfg, codec, logger, now, tracing)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokengate/tokengate/handlers"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -32,7 +33,7 @@ type sessionBackend struct {
 
 // newSessionBackend builds the session store of cfg. The Redis store does not connect here:
 // tokengate starts (liveness true) while Redis is down and reports not ready until it answers.
-func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Logger, now func() time.Time) (*sessionBackend, error) {
+func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Logger, now func() time.Time, tracing *telemetry.Tracing) (*sessionBackend, error) {
 	cookie := session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain}
 	if cfg.Session.Store != config.StoreRedis {
 		return &sessionBackend{
@@ -46,6 +47,9 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	rdb := redis.NewUniversalClient(opts)
+	if tracing.Enabled() {
+		rdb.AddHook(telemetry.RedisHook(tracing.Provider))
+	}
 	store, err := session.NewRedisStore(rdb, codec, session.RedisOptions{
 		Cookie: cookie, Timeout: cfg.Redis.Timeout, CacheTTL: cfg.Redis.SessionCacheTTL,
 		LockTTL: cfg.Redis.LockTTL, Now: now, Logger: logger,
