@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -262,4 +263,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// credentialsIn lists what an /auth answer and the browser's cookie jar hold that must never
+// reach a log line or a span: the bearer token, the session cookie values written, and every
+// cookie the browser keeps for tokengate.
+func (h *harness) credentialsIn(answer *browser.Page) []string {
+	out := []string{strings.TrimPrefix(answer.Header.Get("Authorization"), "Bearer ")}
+	for _, c := range answer.Header.Values("Set-Cookie") {
+		value, _, _ := strings.Cut(strings.TrimPrefix(c, h.cfg.Cookie.Name+"="), ";")
+		out = append(out, value)
+	}
+	authURL, _ := url.Parse(h.auth.URL)
+	for _, c := range h.browser.Client.Jar.Cookies(authURL) {
+		out = append(out, c.Value)
+	}
+	return out
 }

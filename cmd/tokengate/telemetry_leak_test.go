@@ -31,15 +31,7 @@ func TestTelemetryNeverContainsCredentials(t *testing.T) {
 	h.authRequest(http.Header{"X-Forwarded-Host": {"dev.example.test"}})
 	h.clock.Advance(testTokenLifetime + time.Minute)
 	refreshed := h.authRequest(nil)
-	credentials = append(credentials, strings.TrimPrefix(refreshed.Header.Get("Authorization"), "Bearer "))
-	for _, c := range refreshed.Header.Values("Set-Cookie") {
-		value, _, _ := strings.Cut(strings.TrimPrefix(c, h.cfg.Cookie.Name+"="), ";")
-		credentials = append(credentials, value)
-	}
-	authURL, _ := url.Parse(h.auth.URL)
-	for _, c := range h.browser.Client.Jar.Cookies(authURL) {
-		credentials = append(credentials, c.Value)
-	}
+	credentials = append(credentials, h.credentialsIn(refreshed)...)
 	h.idp.SetUnavailable(true)
 	h.clock.Advance(testTokenLifetime + time.Minute)
 	if page := h.authRequest(nil); page.Status != http.StatusServiceUnavailable {

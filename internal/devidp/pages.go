@@ -7,6 +7,19 @@ import (
 	"sort"
 )
 
+// pageStyle dresses both pages like a sign-in page. The Content-Security-Policy of writeHTML
+// allows inline styles and nothing else.
+const pageStyle = `<meta name="viewport" content="width=device-width"><style>
+body{font:15px/1.5 "Segoe UI",system-ui,sans-serif;background:#f2f2f2;color:#1b1b1b;margin:0}
+main{background:#fff;max-width:26rem;margin:4rem auto;padding:2.5rem 2.75rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}
+h1{font-size:1.5rem;font-weight:600;margin:0 0 .5rem}h2{font-size:1rem;margin-top:2rem}
+label{display:block;font-size:.9rem}input:not([type=hidden]){display:block;width:100%;box-sizing:border-box;
+border:0;border-bottom:1px solid #666;padding:.4rem 0;font:inherit;margin-top:.2rem}
+button{font:inherit;padding:.35rem 1.5rem;border:0;margin-right:.5rem;cursor:pointer}
+button[value=signin]{background:#0067b8;color:#fff}button[value=cancel]{background:#ccc}
+#error{color:#e81123}.note{color:#666;font-size:.85rem}code{background:#f2f2f2;padding:0 .2rem}
+</style>`
+
 // loginTemplate is the sign-in page. It is plain HTML so tests can drive it like a browser:
 // GET the authorization URL, read the hidden inputs, POST them back with a cookie jar.
 //
@@ -23,16 +36,7 @@ import (
 var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Sign in to your account · devidp</title>
-<meta name="viewport" content="width=device-width"><style>
-body{font:15px/1.5 "Segoe UI",system-ui,sans-serif;background:#f2f2f2;color:#1b1b1b;margin:0}
-main{background:#fff;max-width:26rem;margin:4rem auto;padding:2.5rem 2.75rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}
-h1{font-size:1.5rem;font-weight:600;margin:0 0 .5rem}h2{font-size:1rem;margin-top:2rem}
-label{display:block;font-size:.9rem}input:not([type=hidden]){display:block;width:100%;box-sizing:border-box;
-border:0;border-bottom:1px solid #666;padding:.4rem 0;font:inherit;margin-top:.2rem}
-button{font:inherit;padding:.35rem 1.5rem;border:0;margin-right:.5rem;cursor:pointer}
-button[value=signin]{background:#0067b8;color:#fff}button[value=cancel]{background:#ccc}
-#error{color:#e81123}.note{color:#666;font-size:.85rem}code{background:#f2f2f2;padding:0 .2rem}
-</style></head>
+` + pageStyle + `</head>
 <body><main>
 <h1>Sign in</h1>
 <p class="note">devidp, the development identity provider standing in for Microsoft Entra ID. Not for production.</p>
@@ -56,16 +60,7 @@ button[value=signin]{background:#0067b8;color:#fff}button[value=cancel]{backgrou
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{{.Title}} · devidp</title>
-<meta name="viewport" content="width=device-width"><style>
-body{font:15px/1.5 "Segoe UI",system-ui,sans-serif;background:#f2f2f2;color:#1b1b1b;margin:0}
-main{background:#fff;max-width:26rem;margin:4rem auto;padding:2.5rem 2.75rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}
-h1{font-size:1.5rem;font-weight:600;margin:0 0 .5rem}h2{font-size:1rem;margin-top:2rem}
-label{display:block;font-size:.9rem}input:not([type=hidden]){display:block;width:100%;box-sizing:border-box;
-border:0;border-bottom:1px solid #666;padding:.4rem 0;font:inherit;margin-top:.2rem}
-button{font:inherit;padding:.35rem 1.5rem;border:0;margin-right:.5rem;cursor:pointer}
-button[value=signin]{background:#0067b8;color:#fff}button[value=cancel]{background:#ccc}
-#error{color:#e81123}.note{color:#666;font-size:.85rem}code{background:#f2f2f2;padding:0 .2rem}
-</style></head>
+` + pageStyle + `</head>
 <body><main>
 <h1>{{.Title}}</h1>
 <p id="message">{{.Text}}</p>
