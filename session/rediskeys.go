@@ -14,7 +14,10 @@ import (
 //	<prefix>{<hash(id)>}:token:<hash>  sealed access token per scope, TTL = token expiry
 //	<prefix>{<hash(id)>}:lock          refresh lock, TTL = LockTTL
 //	<prefix>sid:<hash(sid)>            set of hash(id) per sid, for front-channel logout
+//	<prefix>active                     sorted set of hash(id) by session end, for the gauge
 type keyspace struct{ prefix string }
+
+func (k keyspace) active() string { return k.prefix + "active" }
 
 // hash is the public name of a session id: unpadded base64url of SHA-256, domain-separated.
 func (k keyspace) hash(id string) string { return digest("tokengate session id\x00" + id) }

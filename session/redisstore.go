@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -242,16 +243,17 @@ func (s *RedisStore) put(ctx context.Context, sess *Session, ttl time.Duration, 
 	if err != nil {
 		return fmt.Errorf("write session: %w: %w", ErrStoreUnavailable, err)
 	}
-	if sess.SID == "" {
-		return nil
-	}
-	// The index lives in another hash slot than the session, so it is written apart. Its
-	// TTL only grows: it must outlive the longest session it names.
-	idx := s.keys.sid(sess.SID)
+	// The indexes live in other hash slots than the session, so they are written apart.
+	// The sid index's TTL only grows: it must outlive the longest session it names.
+	hash := s.keys.hash(sess.ID)
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, idx, s.keys.hash(sess.ID))
-		p.ExpireNX(ctx, idx, ttl)
-		p.ExpireGT(ctx, idx, ttl)
+		p.ZAdd(ctx, s.keys.active(), redis.Z{Score: float64(sess.ExpiresAt.Unix()), Member: hash})
+		if sess.SID != "" {
+			idx := s.keys.sid(sess.SID)
+			p.SAdd(ctx, idx, hash)
+			p.ExpireNX(ctx, idx, ttl)
+			p.ExpireGT(ctx, idx, ttl)
+		}
 		return nil
 	})
 	if err != nil {
@@ -267,6 +269,7 @@ func (s *RedisStore) Clear(w http.ResponseWriter, r *http.Request) {
 	if id, err := s.idFrom(r); err == nil {
 		s.local.drop(id)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.Timeout)
+		s.rdb.ZRem(ctx, s.keys.active(), s.keys.hash(id)) // only the gauge; the next count prunes it anyway
 		if err := s.rdb.Del(ctx, s.keys.session(id)).Err(); err != nil {
 			s.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not delete the session in redis; it stays valid until it expires",
 				slog.Any("error", err))
@@ -274,6 +277,23 @@ func (s *RedisStore) Clear(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	}
 	s.cookies.Clear(w, r)
+}
+
+// ActiveSessions counts the sessions that have not ended and were not signed out or
+// revoked, for the active-sessions gauge. Each count first drops ended ones from the index.
+func (s *RedisStore) ActiveSessions(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	var card *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, s.keys.active(), "-inf", strconv.FormatInt(s.opts.Now().Unix(), 10))
+		card = p.ZCard(ctx, s.keys.active())
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count active sessions: %w: %w", ErrStoreUnavailable, err)
+	}
+	return card.Val(), nil
 }
 
 // idFrom opens r's session cookie and returns the session id it carries.

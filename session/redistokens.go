@@ -188,6 +188,7 @@ func (s *RedisStore) RevokeSID(ctx context.Context, sid string) (int, error) {
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, h := range hashes {
 			dels[i] = p.Del(ctx, s.keys.sessionByHash(h))
+			p.ZRem(ctx, s.keys.active(), h)
 		}
 		p.Del(ctx, idx)
 		return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +30,16 @@ func TestRedisSignInOnOneReplicaAuthOnAnother(t *testing.T) {
 	}
 	if dump := c.redis.Dump(); strings.Contains(dump, strings.TrimPrefix(onA, "Bearer ")) {
 		t.Error("redis holds the access token in clear text")
+	}
+	// Every replica reports the live sessions of the shared store.
+	resp, err := c.replicas[1].srv.Client().Get(c.replicas[1].srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "\ntokengate_sessions_active 1\n") {
+		t.Errorf("/metrics of replica B lacks tokengate_sessions_active 1")
 	}
 }
 

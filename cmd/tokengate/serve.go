@@ -121,6 +121,12 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, err
 	}
+	if backend.activeSessions != nil {
+		if err := obs.metrics.ObserveActiveSessions(backend.activeSessions); err != nil {
+			backend.close()
+			return nil, err
+		}
+	}
 	provider := obs.traced(client)
 	tokens, err := session.NewTokenCache(provider, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,

@@ -27,6 +27,8 @@ type sessionBackend struct {
 	revoker handlers.SIDRevoker
 	// ready reports whether the store answers (always true for the cookie store).
 	ready func() bool
+	// activeSessions counts live sessions; nil with the cookie store, which cannot know.
+	activeSessions func(context.Context) (int64, error)
 	// close releases the store's connections.
 	close func()
 }
@@ -63,7 +65,9 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 		shared:   store,
 		revoker:  store,
 		ready:    func() bool { return store.Ping(context.Background()) == nil },
-		close:    func() { _ = rdb.Close() },
+
+		activeSessions: store.ActiveSessions,
+		close:          func() { _ = rdb.Close() },
 	}, nil
 }
 

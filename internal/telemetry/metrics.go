@@ -288,3 +288,26 @@ func (m *Metrics) SignOut(ctx context.Context) {
 		m.signOuts.Add(ctx, 1)
 	}
 }
+
+// ObserveActiveSessions adds the gauge tokengate_sessions_active, read from count at every
+// scrape (the Redis store's index of live sessions). A failed count reports nothing rather
+// than a wrong number.
+func (m *Metrics) ObserveActiveSessions(count func(context.Context) (int64, error)) error {
+	if m == nil {
+		return nil
+	}
+	_, err := m.provider.Meter(meterName).Int64ObservableGauge("tokengate.sessions.active",
+		metric.WithUnit("{session}"), metric.WithDescription("Signed-in sessions in the Redis store that have not ended."),
+		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+			n, err := count(ctx)
+			if err != nil {
+				return nil // Redis down: no sample; the store's own errors are logged elsewhere
+			}
+			o.Observe(n)
+			return nil
+		}))
+	if err != nil {
+		return fmt.Errorf("create the active sessions gauge: %w", err)
+	}
+	return nil
+}
