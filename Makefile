@@ -22,7 +22,7 @@ demo:
 
 # Unit, integration and end-to-end tests, then a short run of every fuzz target.
 # End-to-end tests skip with a reason when nginx/caddy/redis-server are missing, unless
-# TOKENGATE_E2E=required (as in CI), where a missing binary fails.
+# E2E=required (as in CI), where a missing binary fails.
 test: unit manifests fuzz
 
 # Render the Helm chart with helm and strictly decode every rendered and example manifest

@@ -5,6 +5,6 @@
 // different host names and the proxy in front of them, with TLS from a test CA, and drive a
 // scripted browser through sign-in, refresh, sign-out and header-forgery attempts.
 //
-// The tests skip with a reason when nginx or caddy is missing, unless TOKENGATE_E2E=required
+// The tests skip with a reason when nginx or caddy is missing, unless E2E=required
 // (as in CI), where a missing binary fails them. There is no non-test code here.
 package e2e

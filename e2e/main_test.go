@@ -60,7 +60,7 @@ func buildTokengate(dir string) (string, error) {
 }
 
 // requireTool returns the path of an external program the test needs. When it is missing
-// the test skips with the reason, or fails when TOKENGATE_E2E=required (CI), so a broken
+// the test skips with the reason, or fails when E2E=required (CI), so a broken
 // CI image cannot turn the end-to-end suite into a silent pass.
 func requireTool(t *testing.T, name string, candidates ...string) string {
 	t.Helper()
@@ -86,8 +86,8 @@ func requireFile(t *testing.T, path, why string) {
 
 func missing(t *testing.T, reason string) {
 	t.Helper()
-	if os.Getenv("TOKENGATE_E2E") == "required" {
-		t.Fatalf("%s; TOKENGATE_E2E=required, so this fails (CI installs it: see .ci/run)", reason)
+	if os.Getenv("E2E") == "required" {
+		t.Fatalf("%s; E2E=required, so this fails (CI installs it: see .ci/run)", reason)
 	}
-	t.Skipf("%s; skipping (set TOKENGATE_E2E=required to fail instead)", reason)
+	t.Skipf("%s; skipping (set E2E=required to fail instead)", reason)
 }

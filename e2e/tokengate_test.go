@@ -92,7 +92,7 @@ func startTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) 
 	return baseURL, cookieKey
 }
 
-// withoutTokengateEnv drops TOKENGATE_* variables (TOKENGATE_E2E among them): tokengate
+// withoutTokengateEnv drops TOKENGATE_* variables: tokengate
 // refuses a TOKENGATE_ variable that names no configuration key, and the test's own
 // settings must not leak into the service's configuration.
 func withoutTokengateEnv(env []string) []string {

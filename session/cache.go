@@ -212,8 +212,12 @@ func (c *TokenCache) store(key string, base secret.String, tok idp.Token) *entry
 	if e.base != e.newest {
 		cost += int64(len(e.base))
 	}
-	// Wait makes the entry visible to the next Get; a dropped Set only costs a refresh.
-	c.cache.SetWithTTL(key, e, cost, ttl)
+	// ristretto drops a Set when its buffer is contended; trying again after Wait keeps
+	// one refresh per expiry under load. Wait makes the entry visible to the next Get. A
+	// Set that is still dropped only costs a refresh.
+	for try := 0; try < 3 && !c.cache.SetWithTTL(key, e, cost, ttl); try++ {
+		c.cache.Wait()
+	}
 	c.cache.Wait()
 	return e
 }

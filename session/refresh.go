@@ -120,6 +120,12 @@ func (c *TokenCache) refreshNow(ctx context.Context, key string, sess *Session, 
 // refreshShared runs one refresh of key at a time; concurrent callers share its result.
 func (c *TokenCache) refreshShared(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
 	v, err, _ := c.flight.Do(key, func() (any, error) {
+		// A caller that missed the cache just before another flight stored its result
+		// arrives here after that flight ended: take the result instead of spending the
+		// refresh token again.
+		if cur, ok := c.cache.Get(key); ok && cur != e && c.opts.Now().Before(cur.expiry.Add(-c.opts.SafetyMargin)) {
+			return cur, nil
+		}
 		return c.refresh(ctx, key, sess, scope, e)
 	})
 	if err != nil {

@@ -18,13 +18,13 @@ const chartDir = "../helm/tokengate"
 const helmTimeout = 60 * time.Second
 
 // helmBinary returns the helm binary named by $HELM. Without it the test is skipped, except in
-// CI (CI=true) or when TOKENGATE_E2E=required, where a missing helm must fail rather than let
+// CI (CI=true) or when E2E=required, where a missing helm must fail rather than let
 // the manifest checks silently not run.
 func helmBinary(t *testing.T) string {
 	t.Helper()
 	helm := os.Getenv("HELM")
 	if helm == "" {
-		if os.Getenv("CI") == "true" || os.Getenv("TOKENGATE_E2E") == "required" {
+		if os.Getenv("CI") == "true" || os.Getenv("E2E") == "required" {
 			t.Fatal("HELM is not set: run `make manifests`, which installs helm into bin/ and sets it")
 		}
 		t.Skip("HELM is not set; `make manifests` installs helm and runs these checks")

@@ -2,7 +2,7 @@
 // temporary directory, without persistence unless a test saves on purpose, stopped on cleanup.
 //
 // When redis-server is not installed the test is skipped with the reason, unless
-// TOKENGATE_E2E=required (as in CI), where a missing binary fails the test.
+// E2E=required (as in CI), where a missing binary fails the test.
 package redistest
 
 import (
@@ -42,8 +42,8 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("TOKENGATE_E2E") == "required" {
-			t.Fatalf("redis-server is not installed and TOKENGATE_E2E=required: %v", err)
+		if os.Getenv("E2E") == "required" {
+			t.Fatalf("redis-server is not installed and E2E=required: %v", err)
 		}
 		t.Skipf("redis-server is not installed (apt-get install redis-server); skipping: %v", err)
 	}
