@@ -221,7 +221,7 @@ func https(host, pathQuery string) string { return "https://" + host + pathQuery
 // hops lists a navigation's hops for a failure message, with the one-time values of the
 // OAuth flow (code, state, nonce, PKCE challenge) cut out: test logs show no codes.
 func hops(b *browser.Browser) []string {
-	out := make([]string, 0, len(hops(b)))
+	out := make([]string, 0, len(b.Hops))
 	for _, h := range b.Hops {
 		u, err := url.Parse(h)
 		if err != nil {
