@@ -18,6 +18,3 @@ func variantUnavailable(o options) (string, bool) {
 	}
 	return "", true
 }
-
-// binaryName names this driver in messages.
-const binaryName = "tokengate-bench"

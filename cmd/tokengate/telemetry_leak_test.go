@@ -81,22 +81,22 @@ func spanText(spans tracetest.SpanStubs) string {
 	for _, s := range spans {
 		fmt.Fprintf(&b, "span %s status=%s %q\n", s.Name, s.Status.Code, s.Status.Description)
 		for _, a := range s.Attributes {
-			fmt.Fprintf(&b, "  %s=%s\n", a.Key, a.Value.Emit())
+			fmt.Fprintf(&b, "  %s=%s\n", a.Key, a.Value.String())
 		}
 		for _, e := range s.Events {
 			fmt.Fprintf(&b, "  event %s\n", e.Name)
 			for _, a := range e.Attributes {
-				fmt.Fprintf(&b, "    %s=%s\n", a.Key, a.Value.Emit())
+				fmt.Fprintf(&b, "    %s=%s\n", a.Key, a.Value.String())
 			}
 		}
 		for _, l := range s.Links {
 			for _, a := range l.Attributes {
-				fmt.Fprintf(&b, "  link %s=%s\n", a.Key, a.Value.Emit())
+				fmt.Fprintf(&b, "  link %s=%s\n", a.Key, a.Value.String())
 			}
 		}
 		if s.Resource != nil {
 			for _, a := range s.Resource.Attributes() {
-				fmt.Fprintf(&b, "  resource %s=%s\n", a.Key, a.Value.Emit())
+				fmt.Fprintf(&b, "  resource %s=%s\n", a.Key, a.Value.String())
 			}
 		}
 	}

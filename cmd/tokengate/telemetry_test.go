@@ -65,7 +65,7 @@ func childOf(t *testing.T, spans tracetest.SpanStubs, parent tracetest.SpanStub,
 func attrOf(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""

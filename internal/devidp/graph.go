@@ -145,7 +145,7 @@ func (p *Provider) authenticateGraph(r *http.Request) (*graphClaims, *graphError
 		parts[0] = issued.header
 	}
 	p.graph.mu.Unlock()
-	jws, err := jose.ParseSigned(strings.Join(parts, "."), []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(strings.Join(parts, "."), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, deny("IDX14100: JWT is not well formed.")
 	}
