@@ -147,15 +147,7 @@ func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOption
 	h.idp = provider
 	idpSrv.Config.Handler = provider.Handler()
 
-	cfg := config.Defaults()
-	cfg.PublicURL = h.auth.URL
-	cfg.AllowedRedirectDomains = []string{"127.0.0.1"}
-	cfg.Provider.IssuerURL = provider.Issuer()
-	cfg.Provider.ClientID = testClientID
-	cfg.Provider.ClientSecret = secret.String(testClientSecret)
-	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}
-	cfg.ForwardAuth.Mode = "auto"
-	cfg.Provider.GraphURL = provider.GraphURL()
+	cfg := testConfig(h.auth.URL, provider)
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -279,4 +271,19 @@ func (h *harness) credentialsIn(answer *browser.Page) []string {
 		out = append(out, c.Value)
 	}
 	return out
+}
+
+// testConfig is the configuration every in-process test starts from: tokengate at publicURL
+// signing in at the development provider p, one fixed cookie key, both header families.
+func testConfig(publicURL string, p *devidp.Provider) config.Config {
+	cfg := config.Defaults()
+	cfg.PublicURL = publicURL
+	cfg.AllowedRedirectDomains = []string{"127.0.0.1"}
+	cfg.Provider.IssuerURL = p.Issuer()
+	cfg.Provider.ClientID = testClientID
+	cfg.Provider.ClientSecret = secret.String(testClientSecret)
+	cfg.Provider.GraphURL = p.GraphURL()
+	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}
+	cfg.ForwardAuth.Mode = "auto"
+	return cfg
 }

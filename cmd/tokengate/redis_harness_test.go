@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"io"
 	"log"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/devidp"
 	"github.com/tokengate/tokengate/internal/redistest"
-	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -74,15 +72,8 @@ func newRedisCluster(t *testing.T, n int, rotate bool) *redisCluster {
 	c.idp = provider
 	idpSrv.Config.Handler = provider.Handler()
 
-	cfg := config.Defaults()
-	cfg.PublicURL = first.URL
-	cfg.AllowedRedirectDomains = []string{"127.0.0.1"}
-	cfg.Provider.IssuerURL = provider.Issuer()
-	cfg.Provider.ClientID = testClientID
-	cfg.Provider.ClientSecret = secret.String(testClientSecret)
+	cfg := testConfig(first.URL, provider)
 	cfg.Provider.Timeout = 5 * time.Second
-	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}
-	cfg.ForwardAuth.Mode = "auto"
 	cfg.Session.Store = config.StoreRedis
 	cfg.Redis.URL = c.redis.URL()
 	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once
