@@ -181,7 +181,7 @@ func (s *stack) session(b *browser.Browser) (*session.Session, error) {
 	for _, c := range b.Client.Jar.Cookies(u) {
 		req.AddCookie(c)
 	}
-	return s.sessions.Load(req)
+	return s.sessions.Load(req.Context(), req)
 }
 
 // signIn navigates to target without a session, expects the provider's login form, signs

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/idp"
@@ -22,8 +24,13 @@ import (
 // it is the hot path.
 func (s *server) auth(c *gin.Context) {
 	start := time.Now()
+	var span trace.Span // the server span; nil when tracing is off
+	if s.tracer != nil {
+		span = s.startServerSpan(c, c.FullPath())
+		defer span.End()
+	}
 	profile, proxy := s.forwardAuth(c)
-	s.observeAuth(c, profile, proxy, start)
+	s.observeAuth(c, span, profile, proxy, start)
 }
 
 // forwardAuth answers (ARCHITECTURE.md, "One /auth request") and names the dashboard profile
@@ -100,10 +107,10 @@ var noStore = []string{"no-store"}
 
 // admitted applies the profile's policy before any token is fetched. A refusal is a 403 that
 // keeps the session: one dashboard saying no never signs the user out of the others.
-func (s *server) admitted(c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User) bool {
+func (s *server) admitted(ctx context.Context, c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User) bool {
 	decision := profile.Admit(user)
 	if decision.NeedGroups && s.Groups != nil {
-		groups, rotated, err := s.Groups.Groups(c.Request.Context(), sess)
+		groups, rotated, err := s.Groups.Groups(ctx, sess)
 		switch {
 		case errors.Is(err, idp.ErrGraphDenied):
 			s.fail(c, errorf(http.StatusForbidden, profile.Name+" needs your group memberships, and Microsoft Graph refused to list them: "+
@@ -123,7 +130,7 @@ func (s *server) admitted(c *gin.Context, profile *dashboards.Profile, sess *ses
 		decision = profile.AdmitGroups(user, groups)
 	}
 	if !decision.Allowed {
-		s.Logger.InfoContext(c.Request.Context(), "access denied", "dashboard", profile.Name, "user", user.Login(), "subject", sess.Subject)
+		s.Logger.InfoContext(ctx, "access denied", "dashboard", profile.Name, "user", user.Login(), "subject", sess.Subject)
 		s.fail(c, errorf(http.StatusForbidden, decision.Reason, nil))
 		return false
 	}

@@ -61,7 +61,7 @@ func (s *server) debug(c *gin.Context) {
 		s.fail(c, errorf(http.StatusNotFound, "no such endpoint", nil))
 		return
 	}
-	sess, err := s.Sessions.Load(c.Request)
+	sess, err := s.Sessions.Load(c.Request.Context(), c.Request)
 	if err != nil {
 		if wantsHTML(c) {
 			c.Header("Cache-Control", "no-store")

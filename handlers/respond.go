@@ -72,7 +72,7 @@ const navigationKey = "tokengate.navigation"
 // to a page navigation.
 func wantsHTML(c *gin.Context) bool {
 	r := c.Request
-	if r.URL.Path == "/auth" || r.URL.Path == "/oauth2/auth" {
+	if r.URL.Path == authRoute || r.URL.Path == oauth2AuthRoute {
 		return c.GetBool(navigationKey)
 	}
 	switch r.Header.Get("Sec-Fetch-Mode") {

@@ -31,7 +31,7 @@ type IdentityProvider interface {
 // SessionStore loads and saves the session of a browser. Load returns an error wrapping
 // session.ErrNoSession for anything that is not a valid, live session.
 type SessionStore interface {
-	Load(r *http.Request) (*session.Session, error)
+	Load(ctx context.Context, r *http.Request) (*session.Session, error)
 	Save(w http.ResponseWriter, r *http.Request, s *session.Session) error
 	Clear(w http.ResponseWriter, r *http.Request)
 }
@@ -100,7 +100,14 @@ type server struct {
 	redirects RedirectPolicy
 	signInURL string       // PublicURL + "/oauth2/start"
 	tracer    trace.Tracer // nil when tracing is off
+	spanNames spanNames    // of the server spans, when tracing is on
 }
+
+// The forward-auth routes: /auth, and /oauth2/auth for oauth2-proxy's ingress annotations.
+const (
+	authRoute       = "/auth"
+	oauth2AuthRoute = "/oauth2/auth"
+)
 
 // New builds the gin engine with every route. It never uses gin.Default: gin's logger prints
 // query strings (the callback's code) and its recovery dumps headers (the session cookie).
@@ -122,10 +129,10 @@ func New(d Deps) http.Handler {
 	s.useTracing(r) // first, so that the log lines of a request carry its trace
 	r.Use(recovery(d.Logger), accessLog(d.Logger))
 
-	r.GET("/auth", s.auth)
-	r.HEAD("/auth", s.auth)
-	r.GET("/oauth2/auth", s.auth)
-	r.HEAD("/oauth2/auth", s.auth)
+	r.GET(authRoute, s.auth)
+	r.HEAD(authRoute, s.auth)
+	r.GET(oauth2AuthRoute, s.auth)
+	r.HEAD(oauth2AuthRoute, s.auth)
 	r.GET("/oauth2/start", s.start)
 	r.GET("/oauth2/callback", s.callback)
 	r.GET("/oauth2/sign_out", s.signOut)
@@ -140,5 +147,8 @@ func New(d Deps) http.Handler {
 	}
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errorf(http.StatusNotFound, "no such endpoint", nil)) })
 	r.NoMethod(func(c *gin.Context) { s.fail(c, errorf(http.StatusMethodNotAllowed, "method not allowed", nil)) })
+	if s.tracer != nil {
+		s.spanNames = newSpanNames(r.Routes())
+	}
 	return r
 }

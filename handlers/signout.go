@@ -15,7 +15,7 @@ import (
 // end_session_endpoint (when it has one) so the provider's own session ends too.
 func (s *server) signOut(c *gin.Context) {
 	rd := s.redirects.Safe(c.Query("rd"))
-	if sess, err := s.Sessions.Load(c.Request); err == nil {
+	if sess, err := s.Sessions.Load(c.Request.Context(), c.Request); err == nil {
 		s.forgetTokens(sess)
 		s.Metrics.SignOut(c.Request.Context())
 		s.Logger.InfoContext(c.Request.Context(), "signed out", "user", sess.PreferredUsername, "subject", sess.Subject)

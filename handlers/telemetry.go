@@ -60,30 +60,33 @@ func decisionOf(status int) telemetry.Decision {
 	return telemetry.Error
 }
 
-// observeAuth records the answer of one /auth request on the metrics and the server span.
-func (s *server) observeAuth(c *gin.Context, profile, proxy string, start time.Time) {
+// observeAuth records the answer of one /auth request on the metrics and, when tracing is
+// on, on its server span.
+func (s *server) observeAuth(c *gin.Context, span trace.Span, profile, proxy string, start time.Time) {
 	decision := decisionOf(c.Writer.Status())
-	ctx := c.Request.Context()
-	s.Metrics.AuthRequest(ctx, profile, decision, time.Since(start))
-	if s.tracer == nil {
+	s.Metrics.AuthRequest(c.Request.Context(), profile, decision, time.Since(start))
+	if span == nil {
 		return
 	}
-	span := trace.SpanFromContext(ctx)
-	span.SetAttributes(attrProfile.String(profile), attrDecision.String(decision.String()))
-	if proxy != "" {
-		span.SetAttributes(attrProxy.String(proxy))
+	if proxy == "" {
+		s.endServerSpan(span, c, c.FullPath(), attrProfile.String(profile), attrDecision.String(decision.String()))
+		return
 	}
+	s.endServerSpan(span, c, c.FullPath(), attrProfile.String(profile), attrDecision.String(decision.String()), attrProxy.String(proxy))
 }
+
+// Each child span below starts without options and gets its attributes in one call at its
+// end: every option and every SetAttributes call is an allocation on the hot path.
 
 // loadSession opens the request's session, in a span when tracing is on. A missing or
 // invalid session is an answer (401), not an error of the span.
 func (s *server) loadSession(c *gin.Context) (*session.Session, error) {
 	if s.tracer == nil {
-		return s.Sessions.Load(c.Request)
+		return s.Sessions.Load(c.Request.Context(), c.Request)
 	}
 	ctx, span := s.tracer.Start(c.Request.Context(), spanSessionLoad)
 	defer span.End()
-	sess, err := s.Sessions.Load(c.Request.WithContext(ctx))
+	sess, err := s.Sessions.Load(ctx, c.Request)
 	span.SetAttributes(attrSession.Bool(err == nil))
 	if err != nil && !errors.Is(err, session.ErrNoSession) {
 		span.RecordError(err)
@@ -93,17 +96,14 @@ func (s *server) loadSession(c *gin.Context) (*session.Session, error) {
 }
 
 // decide applies the profile's policy, in a span when tracing is on; Graph calls for groups
-// overage become its children.
+// overage become its children. The server span names the profile already.
 func (s *server) decide(c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User) bool {
 	if s.tracer == nil {
-		return s.admitted(c, profile, sess, user)
+		return s.admitted(c.Request.Context(), c, profile, sess, user)
 	}
-	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy, trace.WithAttributes(attrProfile.String(profile.Name)))
+	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy)
 	defer span.End()
-	saved := c.Request
-	c.Request = c.Request.WithContext(ctx)
-	ok := s.admitted(c, profile, sess, user)
-	c.Request = saved
+	ok := s.admitted(ctx, c, profile, sess, user)
 	span.SetAttributes(attrAllowed.Bool(ok))
 	return ok
 }
@@ -114,7 +114,7 @@ func (s *server) token(c *gin.Context, sess *session.Session, scope string) (ses
 	ctx := c.Request.Context()
 	var span trace.Span
 	if s.tracer != nil {
-		ctx, span = s.tracer.Start(ctx, spanTokenCache, trace.WithAttributes(attrScope.String(scope)))
+		ctx, span = s.tracer.Start(ctx, spanTokenCache)
 		defer span.End()
 	}
 	res, err := s.Tokens.Get(ctx, sess, scope)
@@ -124,7 +124,7 @@ func (s *server) token(c *gin.Context, sess *session.Session, scope string) (ses
 	}
 	s.Metrics.CacheLookup(ctx, outcome)
 	if span != nil {
-		span.SetAttributes(attrCacheOutcome.String(outcome))
+		span.SetAttributes(attrScope.String(scope), attrCacheOutcome.String(outcome))
 		if err != nil {
 			// idp errors carry the OAuth error code and Entra's first description line,
 			// never a token (internal/idp/errors.go).

@@ -32,7 +32,7 @@ type tokenInfo struct {
 
 // userinfo answers GET /oauth2/userinfo for the signed-in browser.
 func (s *server) userinfo(c *gin.Context) {
-	sess, err := s.Sessions.Load(c.Request)
+	sess, err := s.Sessions.Load(c.Request.Context(), c.Request)
 	if err != nil {
 		s.fail(c, errorf(http.StatusUnauthorized, "not signed in", err))
 		return

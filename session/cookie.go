@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -71,7 +72,9 @@ func NewCookieStore(codec *Codec, opts CookieOptions) *CookieStore {
 // Load returns the session r carries. Any failure (no cookie, tampered, expired, foreign,
 // incomplete chunks) is an error wrapping ErrNoSession and the cause. The session returned
 // may be shared with other requests carrying the same cookie: treat it as read-only.
-func (s *CookieStore) Load(r *http.Request) (*Session, error) {
+//
+// ctx is not used: a cookie needs no I/O to open.
+func (s *CookieStore) Load(_ context.Context, r *http.Request) (*Session, error) {
 	var singles []string
 	var chunks [maxChunks]string
 	var have [maxChunks]bool

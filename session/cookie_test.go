@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -120,7 +121,7 @@ func TestCookieStoreRoundTrip(t *testing.T) {
 			if got := names(cookies); got != want {
 				t.Fatalf("cookies = %s; want %s", got, want)
 			}
-			got, err := s.Load(requestWith(cookies...))
+			got, err := s.Load(context.Background(), requestWith(cookies...))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -136,7 +137,7 @@ func TestCookieStoreChunksInAnyHeaderOrder(t *testing.T) {
 	s := newTestStore(t, clock)
 	cookies := save(t, s, bigSession(clock.Now()))
 	reversed := []*http.Cookie{cookies[1], cookies[0]}
-	if _, err := s.Load(requestWith(reversed...)); err != nil {
+	if _, err := s.Load(context.Background(), requestWith(reversed...)); err != nil {
 		t.Errorf("Load with chunks in reverse order: %v", err)
 	}
 }
@@ -224,7 +225,7 @@ func TestCookieStoreLoadFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Load(requestWith(tt.cookies...))
+			got, err := s.Load(context.Background(), requestWith(tt.cookies...))
 			if !errors.Is(err, ErrNoSession) || !errors.Is(err, tt.wantCause) {
 				t.Errorf("Load = %+v, %v; want ErrNoSession wrapping %v", got, err, tt.wantCause)
 			}
@@ -251,7 +252,7 @@ func TestCookieStoreLoadMissingMiddleChunk(t *testing.T) {
 	if len(chunks) < 3 {
 		t.Fatalf("got %d chunks; want at least 3", len(chunks))
 	}
-	got, err := s.Load(requestWith(chunks[0], chunks[2]))
+	got, err := s.Load(context.Background(), requestWith(chunks[0], chunks[2]))
 	if !errors.Is(err, ErrNoSession) || !strings.Contains(err.Error(), "chunk 1 of 3 missing") {
 		t.Errorf("Load = %+v, %v; want ErrNoSession for the missing chunk 1", got, err)
 	}
@@ -263,11 +264,11 @@ func TestCookieStoreLoadExpired(t *testing.T) {
 	sess := testSession(clock.Now())
 	cookies := save(t, s, sess)
 	clock.Advance(sess.ExpiresAt.Sub(clock.Now()) - time.Second)
-	if _, err := s.Load(requestWith(cookies...)); err != nil {
+	if _, err := s.Load(context.Background(), requestWith(cookies...)); err != nil {
 		t.Fatalf("Load a second before the end: %v", err)
 	}
 	clock.Advance(time.Second)
-	if got, err := s.Load(requestWith(cookies...)); !errors.Is(err, ErrNoSession) || !errors.Is(err, ErrExpired) {
+	if got, err := s.Load(context.Background(), requestWith(cookies...)); !errors.Is(err, ErrNoSession) || !errors.Is(err, ErrExpired) {
 		t.Errorf("Load at the end = %+v, %v; want ErrNoSession wrapping ErrExpired", got, err)
 	}
 }
@@ -277,7 +278,7 @@ func TestCookieStoreLoadPrefersAWorkingDuplicate(t *testing.T) {
 	s := newTestStore(t, clock)
 	good := save(t, s, testSession(clock.Now()))[0]
 	bad := &http.Cookie{Name: DefaultCookieName, Value: "garbage"}
-	if _, err := s.Load(requestWith(bad, good)); err != nil {
+	if _, err := s.Load(context.Background(), requestWith(bad, good)); err != nil {
 		t.Errorf("Load with a bad duplicate first: %v", err)
 	}
 }
@@ -349,7 +350,7 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string) {
 		r := httptest.NewRequest(http.MethodGet, "https://a.example.com/", nil)
 		r.Header.Set("Cookie", header)
-		if got, err := s.Load(r); !errors.Is(err, ErrNoSession) {
+		if got, err := s.Load(context.Background(), r); !errors.Is(err, ErrNoSession) {
 			t.Fatalf("Load(%q) = %+v, %v; want ErrNoSession", header, got, err)
 		}
 	})
@@ -367,7 +368,7 @@ func BenchmarkCookieStoreLoad(b *testing.B) {
 	r := requestWith(rec.Result().Cookies()...)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Load(r); err != nil {
+		if _, err := s.Load(context.Background(), r); err != nil {
 			b.Fatal(err)
 		}
 	}

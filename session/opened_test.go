@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -11,11 +12,11 @@ func TestOpenedSessionsServeRepeatLoads(t *testing.T) {
 	clock := newTestClock()
 	store := newTestStore(t, clock)
 	cookies := save(t, store, testSession(clock.Now()))
-	first, err := store.Load(requestWith(cookies...))
+	first, err := store.Load(context.Background(), requestWith(cookies...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := store.Load(requestWith(cookies...))
+	second, err := store.Load(context.Background(), requestWith(cookies...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +27,13 @@ func TestOpenedSessionsServeRepeatLoads(t *testing.T) {
 	other := testSession(clock.Now())
 	other.ID, other.Subject = "another-session-id-0000", "another-user"
 	otherCookies := save(t, store, other)
-	got, err := store.Load(requestWith(otherCookies...))
+	got, err := store.Load(context.Background(), requestWith(otherCookies...))
 	if err != nil || got.Subject != "another-user" {
 		t.Errorf("another cookie loaded %v, %v; want its own session", got, err)
 	}
 
 	clock.Advance(13 * time.Hour)
-	if _, err := store.Load(requestWith(cookies...)); !errors.Is(err, ErrNoSession) {
+	if _, err := store.Load(context.Background(), requestWith(cookies...)); !errors.Is(err, ErrNoSession) {
 		t.Errorf("a remembered session past its end loaded with err %v; want ErrNoSession", err)
 	}
 }
@@ -64,8 +65,8 @@ func TestOpenedSessionsCanBeTurnedOff(t *testing.T) {
 	}
 	store := NewCookieStore(codec, CookieOptions{OpenedCacheBytes: -1})
 	cookies := save(t, store, testSession(clock.Now()))
-	a, _ := store.Load(requestWith(cookies...))
-	b, _ := store.Load(requestWith(cookies...))
+	a, _ := store.Load(context.Background(), requestWith(cookies...))
+	b, _ := store.Load(context.Background(), requestWith(cookies...))
 	if a == nil || a == b {
 		t.Error("with the cache off, each load must open the cookie")
 	}
@@ -82,7 +83,7 @@ func BenchmarkCookieStoreLoadRemembered(b *testing.B) {
 	r.Header.Set("Cookie", "theme=dark; _ga=GA1.2.3; "+r.Header.Get("Cookie"))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Load(r); err != nil {
+		if _, err := s.Load(context.Background(), r); err != nil {
 			b.Fatal(err)
 		}
 	}

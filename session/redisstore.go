@@ -111,12 +111,12 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 // CacheTTL after the last read from Redis, and from an older copy only while Redis cannot
 // be reached. Errors wrap ErrNoSession (no cookie, not ours, ended) or ErrStoreUnavailable
 // (Redis down and no copy in memory).
-func (s *RedisStore) Load(r *http.Request) (*Session, error) {
+func (s *RedisStore) Load(ctx context.Context, r *http.Request) (*Session, error) {
 	id, err := s.idFrom(r)
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w: %w", ErrNoSession, err)
 	}
-	return s.load(r.Context(), id)
+	return s.load(ctx, id)
 }
 
 func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -72,7 +73,7 @@ func TestRedisStoreRoundTripRevealsNothing(t *testing.T) {
 		t.Errorf("cookie attributes %+v; want Secure, HttpOnly, the domain and the session's lifetime", c)
 	}
 	// Another replica (its own client and memory) opens it.
-	got, err := newRedisStore(t, srv, clock).Load(requestWith(cookies...))
+	got, err := newRedisStore(t, srv, clock).Load(context.Background(), requestWith(cookies...))
 	if err != nil {
 		t.Fatalf("Load on another replica: %v", err)
 	}
@@ -128,7 +129,7 @@ func TestRedisStoreLoadRejects(t *testing.T) {
 			if tt.cookie != nil {
 				have = append(have, tt.cookie)
 			}
-			if _, err := fresh.Load(requestWith(have...)); !errors.Is(err, ErrNoSession) {
+			if _, err := fresh.Load(context.Background(), requestWith(have...)); !errors.Is(err, ErrNoSession) {
 				t.Errorf("Load = %v; want ErrNoSession", err)
 			}
 		})
@@ -142,19 +143,19 @@ func TestRedisStoreRevocationBound(t *testing.T) {
 	a, b := newRedisStore(t, srv, clock), newRedisStore(t, srv, clock)
 	sess := redisSession(t, clock.Now())
 	cookies := saveTo(t, a, sess)
-	if _, err := b.Load(requestWith(cookies...)); err != nil {
+	if _, err := b.Load(context.Background(), requestWith(cookies...)); err != nil {
 		t.Fatalf("Load on b: %v", err)
 	}
 	a.Clear(httptest.NewRecorder(), requestWith(cookies...))
-	if _, err := a.Load(requestWith(cookies...)); !errors.Is(err, ErrNoSession) {
+	if _, err := a.Load(context.Background(), requestWith(cookies...)); !errors.Is(err, ErrNoSession) {
 		t.Errorf("Load on a after Clear = %v; want ErrNoSession at once", err)
 	}
 	clock.Advance(testCacheTTL - time.Millisecond)
-	if _, err := b.Load(requestWith(cookies...)); err != nil {
+	if _, err := b.Load(context.Background(), requestWith(cookies...)); err != nil {
 		t.Errorf("Load on b inside the bound = %v; want the cached session", err)
 	}
 	clock.Advance(time.Millisecond)
-	if _, err := b.Load(requestWith(cookies...)); !errors.Is(err, ErrNoSession) {
+	if _, err := b.Load(context.Background(), requestWith(cookies...)); !errors.Is(err, ErrNoSession) {
 		t.Errorf("Load on b at the bound = %v; want ErrNoSession", err)
 	}
 	// A late save from a request still carrying the cookie does not bring it back.
@@ -174,7 +175,7 @@ func TestRedisStoreRevokeSID(t *testing.T) {
 	for _, s := range []*Session{first, second, other} {
 		c := saveTo(t, a, s)
 		cookies = append(cookies, c)
-		if _, err := b.Load(requestWith(c...)); err != nil {
+		if _, err := b.Load(context.Background(), requestWith(c...)); err != nil {
 			t.Fatalf("Load on b: %v", err)
 		}
 	}
@@ -188,7 +189,7 @@ func TestRedisStoreRevokeSID(t *testing.T) {
 	clock.Advance(testCacheTTL)
 	for i, want := range []bool{false, false, true} {
 		for _, s := range []*RedisStore{a, b} {
-			_, err := s.Load(requestWith(cookies[i]...))
+			_, err := s.Load(context.Background(), requestWith(cookies[i]...))
 			if got := err == nil; got != want {
 				t.Errorf("session %d alive = %v (%v); want %v", i, got, err, want)
 			}
@@ -207,7 +208,7 @@ func TestRedisStoreUnavailable(t *testing.T) {
 	s := newRedisStore(t, srv, clock)
 	seen, unseen := redisSession(t, clock.Now()), redisSession(t, clock.Now())
 	seenCookies, unseenCookies := saveTo(t, s, seen), saveTo(t, s, unseen)
-	if _, err := s.Load(requestWith(seenCookies...)); err != nil {
+	if _, err := s.Load(context.Background(), requestWith(seenCookies...)); err != nil {
 		t.Fatal(err)
 	}
 	cold := newRedisStore(t, srv, clock)
@@ -215,10 +216,10 @@ func TestRedisStoreUnavailable(t *testing.T) {
 	srv.Stop()
 	clock.Advance(time.Hour) // far past CacheTTL: only the outage keeps the copy in use
 
-	if _, err := s.Load(requestWith(seenCookies...)); err != nil {
+	if _, err := s.Load(context.Background(), requestWith(seenCookies...)); err != nil {
 		t.Errorf("Load of a known session with redis down = %v; want it from memory", err)
 	}
-	_, err := cold.Load(requestWith(unseenCookies...))
+	_, err := cold.Load(context.Background(), requestWith(unseenCookies...))
 	if !errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrNoSession) {
 		t.Errorf("Load of an unknown session with redis down = %v; want ErrStoreUnavailable only", err)
 	}
@@ -233,7 +234,7 @@ func TestRedisStoreUnavailable(t *testing.T) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping after restart = %v", err)
 	}
-	if _, err := cold.Load(requestWith(unseenCookies...)); err != nil {
+	if _, err := cold.Load(context.Background(), requestWith(unseenCookies...)); err != nil {
 		t.Errorf("Load after restart = %v; want the session", err)
 	}
 }

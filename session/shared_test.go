@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"runtime"
@@ -83,7 +84,7 @@ func TestSharedOneRefreshAcrossReplicas(t *testing.T) {
 		t.Fatalf("refresh calls %+v; want exactly one, with rt-seed", calls)
 	}
 	// The rotation reached Redis with the token: a third replica reads rt-0.
-	stored, err := newRedisStore(t, srv, clock).Load(requestWith(cookies...))
+	stored, err := newRedisStore(t, srv, clock).Load(context.Background(), requestWith(cookies...))
 	if err != nil || stored.RefreshToken != "rt-0" {
 		t.Fatalf("stored refresh token = %v (%v); want rt-0", stored, err)
 	}
@@ -211,7 +212,7 @@ func TestSharedOutageLeaksNoGoroutines(t *testing.T) {
 	srv.Stop()
 	clock.Advance(time.Hour)
 	for range 5 {
-		_, _ = store.Load(requestWith(cookies...))
+		_, _ = store.Load(context.Background(), requestWith(cookies...))
 		_, _ = cache.Get(t.Context(), sess, testScope)
 	}
 	cache.Close()

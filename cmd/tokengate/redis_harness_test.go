@@ -205,7 +205,7 @@ func (c *redisCluster) session() *session.Session {
 	for _, ck := range c.cookies() {
 		req.AddCookie(ck)
 	}
-	sess, err := c.replicas[0].app.store.sessions.Load(req)
+	sess, err := c.replicas[0].app.store.sessions.Load(req.Context(), req)
 	if err != nil {
 		c.t.Fatalf("load session: %v", err)
 	}
