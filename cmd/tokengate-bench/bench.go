@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,12 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 	if err != nil {
 		return nil, fmt.Errorf("tokengate: %w", err)
 	}
+	tracingProbes := 0 // the /auth requests the driver sends tokengate+tracing itself
+	if st.tracing != nil {
+		if cookie, tracingProbes, err = warmTracing(ctx, st, cookie); err != nil {
+			return nil, err
+		}
+	}
 	baseline, baselineURL, err := startBaseline(ctx, dir, baselineHeaders(answer))
 	if err != nil {
 		return nil, err
@@ -74,35 +81,39 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 	if _, err := probe(ctx, st.authURL+"/auth", cookie); err != nil {
 		failures = append(failures, "tokengate no longer answers 200 after the load: "+err.Error())
 	}
-	rss, err := rssKiB(st.tokengate.pid())
-	if err != nil {
+	var rss rssAfter
+	if rss.tokengate, err = rssKiB(st.tokengate.pid()); err != nil {
 		return nil, err
 	}
-	baseRSS, _ := rssKiB(baseline.pid()) // for context only
+	rss.baseline, _ = rssKiB(baseline.pid()) // for context only
+	if st.tracing != nil {
+		var fails []string
+		rss.tracing, fails = finishTracing(ctx, st, cookie)
+		failures = append(failures, fails...)
+		tracingProbes++ // finishTracing's
+	}
 	summarize(stdout, o, targets, runs)
 	if st.otlp != nil {
-		fmt.Fprintln(stdout, st.otlp.summary())
-		if st.otlp.exports.Load() == 0 {
-			failures = append(failures, "--tracing: tokengate exported no spans to the OTLP sink")
-		}
+		failures = append(failures, reportSpans(stdout, st.otlp, requestsOf(runs, tracingName)+tracingProbes)...)
 	}
-	failures = append(failures, printChecks(stdout, o, targets, runs, calls, rss, baseRSS)...)
+	failures = append(failures, printChecks(stdout, o, targets, runs, calls, rss)...)
 	return failures, nil
 }
 
 // buildTargets writes the wrk scripts. One session: a static script. Several: tokengate
 // with one session and with all of them, and the baseline, all through the same
 // round-robin script, so the comparison between them is not a comparison of wrk scripts.
+// With --tracing, tokengate+tracing runs the one-session script.
 func buildTargets(ctx context.Context, o options, st *stack, dir, user, cookie, baselineURL string, stdout io.Writer) ([]target, error) {
 	if o.sessions == 1 {
 		script, err := writeStaticScript(dir, "one.lua", cookie)
 		if err != nil {
 			return nil, err
 		}
-		return []target{
-			{name: "tokengate", url: st.authURL + "/auth", script: script},
+		return withTracing(st, script, []target{
+			{name: tracingOffName, url: st.authURL + "/auth", script: script},
 			{name: "baseline", url: baselineURL + "/auth", script: script, baseline: true},
-		}, nil
+		}), nil
 	}
 	fmt.Fprintf(stdout, "signing in %d sessions as %s, %d at a time …\n", o.sessions, user, o.parallel)
 	cookies, took, err := signInMany(ctx, st.authURL, user, o.sessions, o.parallel)
@@ -127,11 +138,20 @@ func buildTargets(ctx context.Context, o options, st *stack, dir, user, cookie, 
 	if err != nil {
 		return nil, err
 	}
-	return []target{
-		{name: "tokengate", url: st.authURL + "/auth", script: one},
+	return withTracing(st, one, []target{
+		{name: tracingOffName, url: st.authURL + "/auth", script: one},
 		{name: fmt.Sprintf("tokengate-%d", len(cookies)), url: st.authURL + "/auth", script: many},
 		{name: "baseline", url: baselineURL + "/auth", script: one, baseline: true},
-	}, nil
+	}), nil
+}
+
+// withTracing inserts tokengate+tracing right after tokengate, with the one-session script,
+// when the run has it.
+func withTracing(st *stack, script string, targets []target) []target {
+	if st.tracing == nil {
+		return targets
+	}
+	return slices.Insert(targets, 1, target{name: tracingName, url: st.tracingURL + "/auth", script: script})
 }
 
 // drive runs every target once per connection count per round. The order of targets flips
@@ -149,7 +169,7 @@ func drive(ctx context.Context, o options, st *stack, targets []target, stdout i
 			}
 			for _, t := range order {
 				var stopPerf func()
-				if !perfDone && !t.baseline {
+				if !perfDone && t.name == tracingOffName {
 					stopPerf = startPerf(ctx, o.perf, st.tokengate.pid(), stdout)
 					perfDone = true
 				}

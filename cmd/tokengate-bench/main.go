@@ -4,12 +4,19 @@
 // users in through the real sign-in flow, starts a baseline process that answers 200 with the
 // same headers, and drives both alternately with wrk.
 //
+// With --tracing it also runs a second tokengate process, tokengate+tracing: the same binary
+// and configuration file on its own port, with tracing on (every request sampled, exported
+// over OTLP/HTTP to a sink in this process that counts the spans). It is driven in the same
+// rounds, so tracing's cost is the ratio of two runs of one round (issue 6: at least 0.75).
+//
 //	go run ./cmd/tokengate-bench                 default: 1 session, -t2 -c16 and -c64, 3 rounds of 10s
 //	go run ./cmd/tokengate-bench --sessions 10000   10 000 distinct sessions, round-robin
 //	go run ./cmd/tokengate-bench --groups 200       a user in 200 groups
+//	go run ./cmd/tokengate-bench --tracing          tracing on against off, in the same rounds
 //
 // It exits non-zero when the identity provider got a token call during the load, or wrk
-// counted a non-2xx answer or a socket error: a benchmark that measured failures measured
+// counted a non-2xx answer or a socket error, or with --tracing when the OTLP sink received
+// no span or an export it could not read: a benchmark that measured failures measured
 // nothing.
 package main
 
@@ -93,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.threads, "threads", 2, "wrk -t")
 	conns := fs.String("connections", "16,64", "comma-separated wrk -c values")
 	fs.StringVar(&o.store, "store", "cookie", "session store: cookie or redis")
-	fs.BoolVar(&o.tracing, "tracing", false, "run tokengate with tracing to a local OTLP sink")
+	fs.BoolVar(&o.tracing, "tracing", false, "also run a second tokengate with tracing on (100% sampled, to a local OTLP sink) and compare it with tracing off in the same rounds; with --sessions > 1, on the one-session script")
 	fs.IntVar(&o.sessions, "sessions", 1, "distinct signed-in sessions, requested round-robin")
 	fs.IntVar(&o.groups, "groups", 1, "groups of the signed-in user: 1 (bob) or 200 (many)")
 	fs.IntVar(&o.parallel, "signin-parallel", 8, "concurrent sign-ins when creating sessions")

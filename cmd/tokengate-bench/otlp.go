@@ -1,23 +1,36 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"mime"
 	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 )
 
-// otlpSink is a local OTLP/HTTP trace receiver: tokengate exports every span of the run to
-// it, so --tracing measures the real export path without a collector.
+// maxExportBytes bounds one export body after decompression. The batch span processor
+// sends at most 512 spans per export by default, far below this.
+const maxExportBytes = 64 << 20
+
+// otlpSink is a local OTLP/HTTP trace receiver: tokengate+tracing exports every span of the
+// run to it, so --tracing measures the real export path without a collector. It counts the
+// spans it receives, which proves they were exported and how many.
 type otlpSink struct {
-	server  *http.Server
-	exports atomic.Int64
-	bytes   atomic.Int64
+	server      *http.Server
+	exports     atomic.Int64
+	bytes       atomic.Int64 // of protobuf, after decompression
+	spans       atomic.Int64
+	serverSpans atomic.Int64
+	unreadable  atomic.Int64 // exports answered 400
 }
+
+var _ http.Handler = (*otlpSink)(nil)
 
 // startOTLPSink starts the sink and returns the environment that points tokengate's
 // exporter at it, sampling every request.
@@ -28,20 +41,9 @@ func (s *stack) startOTLPSink() ([]string, error) {
 	}
 	sink := &otlpSink{}
 	sink.server = &http.Server{
+		Handler:           sink,
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
-				http.NotFound(w, r)
-				return
-			}
-			n, _ := io.Copy(io.Discard, r.Body) // a short body only undercounts bytes
-			sink.exports.Add(1)
-			sink.bytes.Add(n)
-			// An empty ExportTraceServiceResponse: full success.
-			w.Header().Set("Content-Type", "application/x-protobuf")
-			w.WriteHeader(http.StatusOK)
-		}),
 	}
 	go sink.server.Serve(ln) // ends when stop closes the server
 	s.otlp = sink
@@ -53,13 +55,76 @@ func (s *stack) startOTLPSink() ([]string, error) {
 	}, nil
 }
 
+// ServeHTTP receives one export (OTLP/HTTP, POST /v1/traces) and counts its spans.
+func (o *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
+		http.NotFound(w, r)
+		return
+	}
+	o.exports.Add(1)
+	body, err := readExport(r)
+	o.bytes.Add(int64(len(body)))
+	var c spanCount
+	if err == nil {
+		c, err = countSpans(body)
+	}
+	if err != nil {
+		// A 400 is not retried by the exporter (OTLP/HTTP, "Failures"), so the count stays exact.
+		o.unreadable.Add(1)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	o.spans.Add(int64(c.spans))
+	o.serverSpans.Add(int64(c.server))
+	// An empty ExportTraceServiceResponse: full success.
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.WriteHeader(http.StatusOK)
+}
+
+// readExport reads an export's protobuf body, gunzipping it when the exporter compressed it
+// (OTEL_EXPORTER_OTLP_COMPRESSION=gzip; tokengate's exporter sends it uncompressed by default).
+func readExport(r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-protobuf" {
+			return nil, fmt.Errorf("header Content-Type %q; want application/x-protobuf", ct)
+		}
+	}
+	var body io.Reader = r.Body
+	switch enc := r.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, fmt.Errorf("header Content-Encoding %q; want gzip or none", enc)
+	}
+	data, err := io.ReadAll(io.LimitReader(body, maxExportBytes+1))
+	switch {
+	case err != nil:
+		return data, fmt.Errorf("read export body: %w", err)
+	case len(data) > maxExportBytes:
+		return data, errors.New("export body over 64 MiB")
+	}
+	return data, nil
+}
+
 func (o *otlpSink) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = o.server.Shutdown(ctx) // the run is over
 }
 
-// summary says how much the sink received, proving spans were really exported.
+// counts is every span received so far.
+func (o *otlpSink) counts() spanCount {
+	return spanCount{spans: int(o.spans.Load()), server: int(o.serverSpans.Load())}
+}
+
+// summary says how much the sink received.
 func (o *otlpSink) summary() string {
-	return fmt.Sprintf("OTLP sink received %d exports, %.1f MiB", o.exports.Load(), float64(o.bytes.Load())/(1<<20))
+	return fmt.Sprintf("OTLP sink received %d exports, %.1f MiB of protobuf, %d unreadable",
+		o.exports.Load(), float64(o.bytes.Load())/(1<<20), o.unreadable.Load())
 }

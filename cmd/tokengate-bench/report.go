@@ -25,7 +25,7 @@ func printHeader(w io.Writer, o options, user string, answer http.Header) {
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), goVersion(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	tracing := "tracing off"
 	if o.tracing {
-		tracing = "tracing on (100% sampled, OTLP/HTTP batch export to a local sink)"
+		tracing = "tracing off; " + tracingName + ": the same with tracing on (100% sampled, OTLP/HTTP batch export to a local sink)"
 	}
 	fmt.Fprintf(w, "wrk -t%d -c{%s} -d%s --latency, %d rounds; user %s; %d session(s); %s store, %s, log warn\n",
 		o.threads, joinInts(o.connections), o.duration, o.rounds, user, o.sessions, o.store, tracing)
@@ -44,7 +44,7 @@ func printHeader(w io.Writer, o options, user string, answer http.Header) {
 }
 
 func printRun(w io.Writer, round, conns int, name string, r wrkResult) {
-	fmt.Fprintf(w, "round %d  c=%-3d %-16s %9.0f req/s  p50 %-9s p99 %-9s", round, conns, name, r.ReqPerSec, ms(r.P50), ms(r.P99))
+	fmt.Fprintf(w, "round %d  c=%-3d %-18s %9.0f req/s  p50 %-9s p99 %-9s", round, conns, name, r.ReqPerSec, ms(r.P50), ms(r.P99))
 	if r.Non2xx > 0 || r.SocketErrors > 0 {
 		fmt.Fprintf(w, "  non-2xx %d, socket errors %d", r.Non2xx, r.SocketErrors)
 	}
@@ -58,12 +58,14 @@ func printRoundRatios(w io.Writer, round, conns int, targets []target, runs []me
 		}
 		rps, p99, ok := roundRatio(runs, round, conns, t.name, baselineName(targets))
 		if ok {
-			fmt.Fprintf(w, "round %d  c=%-3d %-16s ratio req/s %.2f, p99 %.2f× baseline\n", round, conns, t.name, rps, p99)
+			fmt.Fprintf(w, "round %d  c=%-3d %-18s ratio req/s %.2f, p99 %.2f× baseline\n", round, conns, t.name, rps, p99)
 		}
 	}
+	printTracingRoundRatio(w, round, conns, runs)
 }
 
-// roundRatio compares target with the baseline of the same round and connection count.
+// roundRatio compares target with base (the baseline, or tokengate with tracing off) of the
+// same round and connection count.
 func roundRatio(runs []measurement, round, conns int, name, base string) (rps, p99 float64, ok bool) {
 	t, okT := find(runs, round, conns, name)
 	b, okB := find(runs, round, conns, base)
@@ -104,10 +106,16 @@ func medianStats(o options, runs []measurement, conns int, name, base string) st
 	return stats{rps: median(rps), ratio: median(ratios), p99Ratio: median(p99Ratios), p50: median(p50s), p99: median(p99s)}
 }
 
+// summarize prints the medians table. The ratios are against the baseline; with --tracing,
+// "on/off req/s" is tokengate+tracing's against tokengate's (tracing off).
 func summarize(w io.Writer, o options, targets []target, runs []measurement) {
 	base := baselineName(targets)
 	fmt.Fprintf(w, "\nmedians of %d rounds\n", o.rounds)
-	fmt.Fprintf(w, "%-5s %-16s %10s %9s %9s %12s %10s\n", "conns", "target", "req/s", "p50", "p99", "ratio req/s", "ratio p99")
+	fmt.Fprintf(w, "%-5s %-18s %10s %9s %9s %12s %10s", "conns", "target", "req/s", "p50", "p99", "ratio req/s", "ratio p99")
+	if o.tracing {
+		fmt.Fprintf(w, " %14s", "on/off req/s")
+	}
+	fmt.Fprintln(w)
 	for _, conns := range o.connections {
 		for _, t := range targets {
 			s := medianStats(o, runs, conns, t.name, base)
@@ -115,15 +123,29 @@ func summarize(w io.Writer, o options, targets []target, runs []measurement) {
 			if !t.baseline {
 				ratio, p99Ratio = fmt.Sprintf("%.2f", s.ratio), fmt.Sprintf("%.2f", s.p99Ratio)
 			}
-			fmt.Fprintf(w, "%-5d %-16s %10.0f %9s %9s %12s %10s\n", conns, t.name, s.rps, ms(s.p50), ms(s.p99), ratio, p99Ratio)
+			fmt.Fprintf(w, "%-5d %-18s %10.0f %9s %9s %12s %10s", conns, t.name, s.rps, ms(s.p50), ms(s.p99), ratio, p99Ratio)
+			if o.tracing {
+				onOff := "-"
+				if t.name == tracingName {
+					onOff = fmt.Sprintf("%.2f", medianStats(o, runs, conns, tracingName, tracingOffName).ratio)
+				}
+				fmt.Fprintf(w, " %14s", onOff)
+			}
+			fmt.Fprintln(w)
 		}
 	}
+}
+
+// rssAfter is each process's resident memory after the load, in KiB; tracing is 0 without
+// --tracing.
+type rssAfter struct {
+	tokengate, tracing, baseline int
 }
 
 // printChecks prints the correctness checks and the targets. Only the checks fail the run:
 // a missed target is a result to report, a failed request or an IdP call is a broken
 // measurement.
-func printChecks(w io.Writer, o options, targets []target, runs []measurement, calls, rssKiB, baseRSSKiB int) []string {
+func printChecks(w io.Writer, o options, targets []target, runs []measurement, calls int, rss rssAfter) []string {
 	var failures []string
 	non2xx, sockErrs := 0, 0
 	for _, m := range runs {
@@ -138,7 +160,11 @@ func printChecks(w io.Writer, o options, targets []target, runs []measurement, c
 	if non2xx > 0 || sockErrs > 0 {
 		failures = append(failures, fmt.Sprintf("%d non-2xx answers and %d socket errors", non2xx, sockErrs))
 	}
-	fmt.Fprintf(w, "RSS after the run: tokengate %.1f MiB, baseline %.1f MiB\n", float64(rssKiB)/1024, float64(baseRSSKiB)/1024)
+	fmt.Fprintf(w, "RSS after the run: tokengate %.1f MiB, baseline %.1f MiB", mib(rss.tokengate), mib(rss.baseline))
+	if o.tracing {
+		fmt.Fprintf(w, ", %s %.1f MiB (context only: the RSS target is tracing off's)", tracingName, mib(rss.tracing))
+	}
+	fmt.Fprintln(w)
 
 	fmt.Fprintln(w, "\ntargets (issue 7):")
 	base := baselineName(targets)
@@ -147,7 +173,7 @@ func printChecks(w io.Writer, o options, targets []target, runs []measurement, c
 		ratio = targetRedisRatio
 	}
 	for _, conns := range o.connections {
-		s := medianStats(o, runs, conns, "tokengate", base)
+		s := medianStats(o, runs, conns, tracingOffName, base)
 		check(w, fmt.Sprintf("c=%d req/s ratio ≥ %.2f", conns, ratio), s.ratio, ratio, true)
 		check(w, fmt.Sprintf("c=%d p99 ratio ≤ %.2f", conns, targetP99Ratio), s.p99Ratio, targetP99Ratio, false)
 		if o.sessions > 1 {
@@ -157,7 +183,10 @@ func printChecks(w io.Writer, o options, targets []target, runs []measurement, c
 		}
 	}
 	if o.sessions == 1 && o.store == "cookie" {
-		check(w, fmt.Sprintf("RSS ≤ %d MiB", targetRSSMiB), float64(rssKiB)/1024, targetRSSMiB, false)
+		check(w, fmt.Sprintf("RSS ≤ %d MiB", targetRSSMiB), mib(rss.tokengate), targetRSSMiB, false)
+	}
+	if o.tracing {
+		printTracingChecks(w, o, runs)
 	}
 	return failures
 }
@@ -203,6 +232,8 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+func mib(kib int) float64 { return float64(kib) / 1024 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 

@@ -26,18 +26,22 @@ const benchClientID = "tokengate-bench"
 const tokenLifetime = 12 * time.Hour
 
 // stack is everything one benchmark run starts: the identity provider in this process,
-// tokengate as its own process, and the baseline as another.
+// tokengate as its own process (tracing off), with --tracing a second tokengate process
+// with tracing on, and the baseline as another.
 type stack struct {
-	dir       string
-	idp       *devidp.Provider
-	idpServer *http.Server
-	authURL   string // http://127.0.0.1:<port>
-	tokengate *process
-	redis     *process  // only with --store redis
-	otlp      *otlpSink // only with --tracing
+	dir        string
+	idp        *devidp.Provider
+	idpServer  *http.Server
+	authURL    string // http://127.0.0.1:<port>, tokengate's public URL
+	tokengate  *process
+	tracing    *process  // only with --tracing
+	tracingURL string    // only with --tracing: http://127.0.0.1:<port> of tracing
+	redis      *process  // only with --store redis
+	otlp       *otlpSink // only with --tracing
 }
 
-// startStack starts the identity provider and tokengate, and waits until tokengate is ready.
+// startStack starts the identity provider and tokengate (two processes with --tracing),
+// and waits until tokengate is ready.
 func startStack(ctx context.Context, o options, dir string, stderr io.Writer) (*stack, error) {
 	s := &stack{dir: dir}
 	authAddr, err := freeAddr()
@@ -69,14 +73,7 @@ func startStack(ctx context.Context, o options, dir string, stderr io.Writer) (*
 		s.stop()
 		return nil, err
 	}
-	var env []string
-	if o.tracing {
-		if env, err = s.startOTLPSink(); err != nil {
-			s.stop()
-			return nil, err
-		}
-	}
-	s.tokengate, err = startProcessEnv(ctx, "tokengate", bin, env, "serve", "--config", configPath)
+	s.tokengate, err = startProcess(ctx, tracingOffName, bin, "serve", "--config", configPath)
 	if err != nil {
 		s.stop()
 		return nil, err
@@ -84,6 +81,12 @@ func startStack(ctx context.Context, o options, dir string, stderr io.Writer) (*
 	if err := waitHealthy(ctx, s.tokengate, s.authURL+"/readyz"); err != nil {
 		s.stop()
 		return nil, err
+	}
+	if o.tracing {
+		if err := s.startTracingTokengate(ctx, bin, configPath); err != nil {
+			s.stop()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -165,10 +168,13 @@ func (s *stack) tokenCalls() int {
 	return s.idp.TokenCalls("authorization_code") + s.idp.TokenCalls("refresh_token")
 }
 
-// stop ends tokengate and the identity provider.
+// stop ends the tokengate processes, Redis, the OTLP sink and the identity provider.
 func (s *stack) stop() {
 	if s.tokengate != nil {
 		s.tokengate.stop()
+	}
+	if s.tracing != nil {
+		s.tracing.stop() // before the sink: shutting down exports the spans still queued
 	}
 	if s.redis != nil {
 		s.redis.stop()

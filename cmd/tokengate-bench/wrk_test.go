@@ -141,6 +141,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: nil},
 		{name: "variants", args: []string{"--sessions", "10000", "--groups", "200", "--connections", "16, 64"}},
+		{name: "tracing with many sessions", args: []string{"--tracing", "--sessions", "100"}},
 		{name: "unknown group count", args: []string{"--groups", "7"}, wantErr: "--groups"},
 		{name: "bad connections", args: []string{"--connections", "16,x"}, wantErr: "--connections"},
 		{name: "unknown store", args: []string{"--store", "memcached"}, wantErr: "--store"},
