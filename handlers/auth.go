@@ -29,21 +29,28 @@ func (s *server) auth(c *gin.Context) {
 		span = s.startServerSpan(c, c.FullPath())
 		defer span.End()
 	}
-	profile, proxy := s.forwardAuth(c)
-	s.observeAuth(c, span, profile, proxy, start)
+	notes := authNotes{profile: telemetry.NoProfile}
+	s.forwardAuth(c, &notes)
+	s.observeAuth(c, span, notes, start)
 }
 
-// forwardAuth answers (ARCHITECTURE.md, "One /auth request") and names the dashboard profile
-// (telemetry.NoProfile when none matched) and the proxy family. Every error path answers
-// 4xx/5xx, never 2xx.
-func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
-	profileName = telemetry.NoProfile
+// authNotes are what one /auth answer tells the metrics and its server span.
+type authNotes struct {
+	profile string // the dashboard profile; telemetry.NoProfile when none matched
+	proxy   string // the proxy family, once the forward headers are read
+	cache   string // the token cache outcome; empty when no token was looked up
+}
+
+// forwardAuth answers (ARCHITECTURE.md, "One /auth request") and notes the dashboard
+// profile, the proxy family and the token cache outcome. Every error path answers 4xx/5xx,
+// never 2xx.
+func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 	fwd, err := ParseForward(s.Config.ForwardAuth.Mode, c.Request.Header)
 	if err != nil {
 		s.fail(c, errorf(http.StatusBadRequest, err.Error(), nil))
 		return
 	}
-	proxy = fwd.Proxy
+	notes.proxy = fwd.Proxy
 	if fwd.Navigation {
 		c.Set(navigationKey, true)
 	}
@@ -52,7 +59,7 @@ func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
 		s.fail(c, errorf(http.StatusForbidden, "no dashboard is configured for host "+fwd.Host, nil))
 		return
 	}
-	profileName = profile.Name
+	notes.profile = profile.Name
 	sess, err := s.loadSession(c)
 	if err != nil {
 		if len(profile.BearerPassThrough) > 0 && s.passThrough(c, profile) {
@@ -72,7 +79,7 @@ func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
 	var token string
 	var res session.Result
 	if profile.Token != dashboards.NoToken {
-		res, err = s.token(c, sess, tokenScope(profile))
+		res, err = s.token(c, notes, sess, tokenScope(profile))
 		if err != nil {
 			s.tokenFailed(c, fwd, tokenScope(profile), err)
 			return
@@ -99,16 +106,14 @@ func (s *server) forwardAuth(c *gin.Context) (profileName, proxy string) {
 		h["Cache-Control"] = noStore
 	}
 	c.Status(http.StatusOK)
-	return
 }
 
 // noStore is shared by every /auth answer: header values are only read after the handler.
 var noStore = []string{"no-store"}
 
-// admitted applies the profile's policy before any token is fetched. A refusal is a 403 that
+// admitted applies the profile's first decision (Admit), before any token is fetched. A refusal is a 403 that
 // keeps the session: one dashboard saying no never signs the user out of the others.
-func (s *server) admitted(ctx context.Context, c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User) bool {
-	decision := profile.Admit(user)
+func (s *server) admitted(ctx context.Context, c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User, decision dashboards.Decision) bool {
 	if decision.NeedGroups && s.Groups != nil {
 		groups, rotated, err := s.Groups.Groups(ctx, sess)
 		switch {

@@ -30,15 +30,21 @@ type IdentityProvider interface {
 
 // SessionStore loads and saves the session of a browser. Load returns an error wrapping
 // session.ErrNoSession for anything that is not a valid, live session.
+//
+// Peek answers from memory alone (no decryption, no network), and reports false when it
+// cannot; tracing uses it to tell the in-memory path, which needs no span of its own.
 type SessionStore interface {
 	Load(ctx context.Context, r *http.Request) (*session.Session, error)
+	Peek(r *http.Request) (*session.Session, bool)
 	Save(w http.ResponseWriter, r *http.Request, s *session.Session) error
 	Clear(w http.ResponseWriter, r *http.Request)
 }
 
 // TokenSource hands out access tokens per (session, scope); *session.TokenCache satisfies it.
+// Peek returns a token only when Get would answer a plain hit, and never refreshes.
 type TokenSource interface {
 	Get(ctx context.Context, s *session.Session, scope string) (session.Result, error)
+	Peek(s *session.Session, scope string) (session.Result, bool)
 	Seed(s *session.Session, scope string, tok idp.Token)
 	Forget(s *session.Session, scope string)
 }
@@ -101,6 +107,8 @@ type server struct {
 	signInURL string       // PublicURL + "/oauth2/start"
 	tracer    trace.Tracer // nil when tracing is off
 	spanNames spanNames    // of the server spans, when tracing is on
+	// allStepSpans: every /auth gets its three step spans (tracing.stepSpans: always).
+	allStepSpans bool
 }
 
 // The forward-auth routes: /auth, and /oauth2/auth for oauth2-proxy's ingress annotations.
@@ -119,9 +127,10 @@ func New(d Deps) http.Handler {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &server{
-		Deps:      d,
-		redirects: NewRedirectPolicy(d.Config.AllowedRedirectDomains),
-		signInURL: d.Config.PublicURL + "/oauth2/start",
+		Deps:         d,
+		redirects:    NewRedirectPolicy(d.Config.AllowedRedirectDomains),
+		signInURL:    d.Config.PublicURL + "/oauth2/start",
+		allStepSpans: d.Config.Tracing.StepSpans == config.StepSpansAlways,
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

@@ -62,27 +62,43 @@ func decisionOf(status int) telemetry.Decision {
 
 // observeAuth records the answer of one /auth request on the metrics and, when tracing is
 // on, on its server span.
-func (s *server) observeAuth(c *gin.Context, span trace.Span, profile, proxy string, start time.Time) {
+func (s *server) observeAuth(c *gin.Context, span trace.Span, notes authNotes, start time.Time) {
 	decision := decisionOf(c.Writer.Status())
-	s.Metrics.AuthRequest(c.Request.Context(), profile, decision, time.Since(start))
+	s.Metrics.AuthRequest(c.Request.Context(), notes.profile, decision, time.Since(start))
 	if span == nil {
 		return
 	}
-	if proxy == "" {
-		s.endServerSpan(span, c, c.FullPath(), attrProfile.String(profile), attrDecision.String(decision.String()))
-		return
+	var buf [3]attribute.KeyValue
+	attrs := append(buf[:0], attrProfile.String(notes.profile), attrDecision.String(decision.String()))
+	if notes.proxy != "" {
+		attrs = append(attrs, attrProxy.String(notes.proxy))
 	}
-	s.endServerSpan(span, c, c.FullPath(), attrProfile.String(profile), attrDecision.String(decision.String()), attrProxy.String(proxy))
+	if notes.cache != "" {
+		attrs = append(attrs, attrCacheOutcome.String(notes.cache))
+	}
+	s.endServerSpan(span, c, c.FullPath(), attrs...)
 }
 
-// Each child span below starts without options and gets its attributes in one call at its
-// end: every option and every SetAttributes call is an allocation on the hot path.
+// The steps of /auth get child spans when there is something to see in them: a step that
+// leaves memory (a cookie to decrypt, Redis, Microsoft Graph, a token refresh), or that
+// refuses or fails. The steady state, a known session allowed with a cached token, takes a
+// microsecond or so and would spend several times that on three child spans (issue 6's cost
+// budget); its server span carries the decision and the cache outcome instead.
+// tracing.stepSpans: always gives every /auth all three.
+//
+// A child span starts without options and gets its attributes in one call at its end:
+// every option and every SetAttributes call is an allocation on the hot path.
 
-// loadSession opens the request's session, in a span when tracing is on. A missing or
-// invalid session is an answer (401), not an error of the span.
+// loadSession opens the request's session. A missing or invalid session is an answer
+// (401), not an error of its span.
 func (s *server) loadSession(c *gin.Context) (*session.Session, error) {
 	if s.tracer == nil {
 		return s.Sessions.Load(c.Request.Context(), c.Request)
+	}
+	if !s.allStepSpans {
+		if sess, ok := s.Sessions.Peek(c.Request); ok {
+			return sess, nil
+		}
 	}
 	ctx, span := s.tracer.Start(c.Request.Context(), spanSessionLoad)
 	defer span.End()
@@ -95,36 +111,49 @@ func (s *server) loadSession(c *gin.Context) (*session.Session, error) {
 	return sess, err
 }
 
-// decide applies the profile's policy, in a span when tracing is on; Graph calls for groups
-// overage become its children. The server span names the profile already.
+// decide applies the profile's policy. Its span holds the Graph calls for groups overage;
+// the server span names the profile already.
 func (s *server) decide(c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User) bool {
 	if s.tracer == nil {
-		return s.admitted(c.Request.Context(), c, profile, sess, user)
+		return s.admitted(c.Request.Context(), c, profile, sess, user, profile.Admit(user))
 	}
-	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy)
+	start := time.Now()
+	decision := profile.Admit(user)
+	if decision.Allowed && !s.allStepSpans {
+		return true
+	}
+	// Started when the first decision began, so the span covers it.
+	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy, trace.WithTimestamp(start))
 	defer span.End()
-	ok := s.admitted(ctx, c, profile, sess, user)
+	ok := s.admitted(ctx, c, profile, sess, user, decision)
 	span.SetAttributes(attrAllowed.Bool(ok))
 	return ok
 }
 
-// token asks the token cache for the profile's token, counting the outcome and, when
-// tracing is on, in a span whose children are the refresh and its call to the provider.
-func (s *server) token(c *gin.Context, sess *session.Session, scope string) (session.Result, error) {
+// token asks the token cache for the profile's token and counts the outcome. Its span holds
+// the refresh and the call to the provider.
+func (s *server) token(c *gin.Context, notes *authNotes, sess *session.Session, scope string) (session.Result, error) {
 	ctx := c.Request.Context()
+	if s.tracer != nil && !s.allStepSpans {
+		if res, ok := s.Tokens.Peek(sess, scope); ok {
+			notes.cache = res.Outcome.String()
+			s.Metrics.CacheLookup(ctx, notes.cache)
+			return res, nil
+		}
+	}
 	var span trace.Span
 	if s.tracer != nil {
 		ctx, span = s.tracer.Start(ctx, spanTokenCache)
 		defer span.End()
 	}
 	res, err := s.Tokens.Get(ctx, sess, scope)
-	outcome := "miss"
+	notes.cache = "miss"
 	if err == nil {
-		outcome = res.Outcome.String()
+		notes.cache = res.Outcome.String()
 	}
-	s.Metrics.CacheLookup(ctx, outcome)
+	s.Metrics.CacheLookup(ctx, notes.cache)
 	if span != nil {
-		span.SetAttributes(attrScope.String(scope), attrCacheOutcome.String(outcome))
+		span.SetAttributes(attrScope.String(scope), attrCacheOutcome.String(notes.cache))
 		if err != nil {
 			// idp errors carry the OAuth error code and Entra's first description line,
 			// never a token (internal/idp/errors.go).

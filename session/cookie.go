@@ -75,12 +75,52 @@ func NewCookieStore(codec *Codec, opts CookieOptions) *CookieStore {
 //
 // ctx is not used: a cookie needs no I/O to open.
 func (s *CookieStore) Load(_ context.Context, r *http.Request) (*Session, error) {
-	var singles []string
-	var chunks [maxChunks]string
-	var have [maxChunks]bool
-	anyChunk := false
-	// The Cookie header is scanned in place: http.Request.Cookies builds a value per cookie
-	// of the dashboard's domain on every /auth, ours or not.
+	found := s.scan(r)
+	var cause error = http.ErrNoCookie
+	for _, v := range found.singles {
+		sess, err := s.open(v)
+		if err == nil {
+			return sess, nil
+		}
+		cause = err
+	}
+	if found.anyChunk {
+		sess, err := s.openChunks(found.chunks[:], found.have[:])
+		if err == nil {
+			return sess, nil
+		}
+		cause = err
+	}
+	return nil, fmt.Errorf("load session cookie: %w: %w", ErrNoSession, cause)
+}
+
+// Peek returns the session r carries when it is among the sessions opened before, so that
+// nothing is decrypted, and reports whether it was. Load is the answer otherwise.
+func (s *CookieStore) Peek(r *http.Request) (*Session, bool) {
+	if s.opened == nil {
+		return nil, false
+	}
+	for _, v := range s.scan(r).singles {
+		if sess := s.opened.get(v); sess != nil && !sess.Expired(s.codec.now()) {
+			return sess, true
+		}
+	}
+	return nil, false
+}
+
+// sessionCookies are the values of a request's session cookies: whole ones, and chunks.
+type sessionCookies struct {
+	singles  []string
+	chunks   [maxChunks]string
+	have     [maxChunks]bool
+	anyChunk bool
+}
+
+// scan finds the session cookies of r. The Cookie header is scanned in place:
+// http.Request.Cookies builds a value per cookie of the dashboard's domain on every /auth,
+// ours or not.
+func (s *CookieStore) scan(r *http.Request) sessionCookies {
+	var found sessionCookies
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var pair string
@@ -91,30 +131,15 @@ func (s *CookieStore) Load(_ context.Context, r *http.Request) (*Session, error)
 			}
 			value = trimQuotes(value)
 			if name == s.opts.Name {
-				singles = append(singles, value)
-			} else if i, ok := s.chunkIndex(name); ok && !have[i] {
+				found.singles = append(found.singles, value)
+			} else if i, ok := s.chunkIndex(name); ok && !found.have[i] {
 				// A duplicate name (another path or domain) comes later: browsers send the
 				// most specific cookie first (RFC 6265 §5.4).
-				chunks[i], have[i], anyChunk = value, true, true
+				found.chunks[i], found.have[i], found.anyChunk = value, true, true
 			}
 		}
 	}
-	var cause error = http.ErrNoCookie
-	for _, v := range singles {
-		sess, err := s.open(v)
-		if err == nil {
-			return sess, nil
-		}
-		cause = err
-	}
-	if anyChunk {
-		sess, err := s.openChunks(chunks[:], have[:])
-		if err == nil {
-			return sess, nil
-		}
-		cause = err
-	}
-	return nil, fmt.Errorf("load session cookie: %w: %w", ErrNoSession, cause)
+	return found
 }
 
 // openChunks joins chunks 0..n-1, where n-1 is the highest index present. A gap means a

@@ -119,6 +119,18 @@ func (s *RedisStore) Load(ctx context.Context, r *http.Request) (*Session, error
 	return s.load(ctx, id)
 }
 
+// Peek returns the session r carries when this replica read it from Redis less than
+// CacheTTL ago, so that no call to Redis is made, and reports whether it did. Load is the
+// answer otherwise.
+func (s *RedisStore) Peek(r *http.Request) (*Session, bool) {
+	id, err := s.idFrom(r)
+	if err != nil {
+		return nil, false
+	}
+	sess, fresh := s.local.get(id, s.opts.Now())
+	return sess, sess != nil && fresh
+}
+
 func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
 	now := s.opts.Now()
 	cached, fresh := s.local.get(id, now)

@@ -31,7 +31,7 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	if found {
 		freshUntil := e.expiry.Add(-c.opts.SafetyMargin)
 		switch {
-		case now.Before(freshUntil.Add(-c.opts.RefreshAhead)):
+		case c.fresh(e, now):
 			return c.result(sess, e, Hit), nil
 		case now.Before(freshUntil):
 			c.refreshInBackground(ctx, key, sess, scope, e, now)
@@ -49,6 +49,25 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 		return c.result(sess, e, Stale), nil
 	}
 	return Result{}, err
+}
+
+// Peek returns the cached token for (sess, scope) when Get would answer Hit: cached and
+// outside the refresh-ahead window. It never refreshes and reports false otherwise.
+func (c *TokenCache) Peek(sess *Session, scope string) (Result, bool) {
+	if sess.ID == "" {
+		return Result{}, false
+	}
+	e, found := c.cache.Get(cacheKey(sess, scope))
+	if !found || !c.fresh(e, c.opts.Now()) {
+		return Result{}, false
+	}
+	return c.result(sess, e, Hit), true
+}
+
+// fresh reports whether e is served as is at now: before its expiry less the safety
+// margin and the refresh-ahead window.
+func (c *TokenCache) fresh(e *entry, now time.Time) bool {
+	return now.Before(e.expiry.Add(-c.opts.SafetyMargin - c.opts.RefreshAhead))
 }
 
 // usable reports whether e's token is still accepted at now (its real expiry, no margin).

@@ -42,11 +42,7 @@ func spanNamed(t *testing.T, spans tracetest.SpanStubs, name string) tracetest.S
 			return spans[i]
 		}
 	}
-	var names []string
-	for _, s := range spans {
-		names = append(names, s.Name)
-	}
-	t.Fatalf("no span %q among %v", name, names)
+	t.Fatalf("no span %q among %v", name, spanNames(spans))
 	return tracetest.SpanStub{}
 }
 
@@ -76,53 +72,96 @@ const (
 	ingressSpanID  = "00f067aa0ba902b7"
 )
 
-// A trace of one /auth shows, under the ingress's trace id, the decision, the profile, the
-// proxy, and a child span per step with the cache outcome.
+// A trace of one /auth cache hit shows, under the ingress's trace id, the decision, the
+// profile, the proxy and the cache outcome. With tracing.stepSpans auto the in-memory steps
+// make no child spans; with always, each step is a child span with its own outcome.
 func TestAuthTraceContinuesTheIngressTrace(t *testing.T) {
-	h, exp := newTracedHarness(t, twoDashboards, nil)
-	h.signIn("alice")
-	exp.Reset()
-	traceparent := http.Header{"Traceparent": {"00-" + ingressTraceID + "-" + ingressSpanID + "-01"}}
-	if page := h.authRequest(traceparent); page.Status != http.StatusOK {
-		t.Fatalf("/auth = %d; want 200", page.Status)
-	}
-	spans := exp.GetSpans()
-	server := spanNamed(t, spans, "GET /auth")
-	if got := server.SpanContext.TraceID().String(); got != ingressTraceID {
-		t.Errorf("server span trace id = %s; want the ingress's %s", got, ingressTraceID)
-	}
-	if got := server.Parent.SpanID().String(); got != ingressSpanID || !server.Parent.IsRemote() {
-		t.Errorf("server span parent = %s (remote %v); want the ingress's span %s", got, server.Parent.IsRemote(), ingressSpanID)
+	serverAttrs := map[string]string{
+		"tokengate.decision": "allow", "tokengate.profile": "headlamp", "tokengate.proxy": "forward-auth",
+		"tokengate.cache.outcome": "hit", "http.response.status_code": "200", "http.route": "/auth"}
+	stepAttrs := map[string]map[string]string{
+		"session.load":    {"tokengate.session.found": "true"},
+		"policy.decide":   {"tokengate.policy.allowed": "true"},
+		"token_cache.get": {"tokengate.cache.outcome": "hit", "tokengate.token.scope": config.DefaultResourceScope},
 	}
 	tests := []struct {
-		name  string
-		span  string
-		attrs map[string]string
+		stepSpans string
+		wantSteps bool
 	}{
-		{name: "server span", span: "GET /auth", attrs: map[string]string{
-			"tokengate.decision": "allow", "tokengate.profile": "headlamp", "tokengate.proxy": "forward-auth",
-			"http.response.status_code": "200", "http.route": "/auth"}},
-		{name: "session load", span: "session.load", attrs: map[string]string{"tokengate.session.found": "true"}},
-		{name: "policy", span: "policy.decide", attrs: map[string]string{"tokengate.policy.allowed": "true"}},
-		{name: "token cache", span: "token_cache.get", attrs: map[string]string{
-			"tokengate.cache.outcome": "hit", "tokengate.token.scope": config.DefaultResourceScope}},
+		{stepSpans: config.StepSpansAuto},
+		{stepSpans: config.StepSpansAlways, wantSteps: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := spanNamed(t, spans, tt.span)
-			if s.SpanContext.TraceID() != server.SpanContext.TraceID() {
-				t.Errorf("%s is in trace %s; want %s", tt.span, s.SpanContext.TraceID(), server.SpanContext.TraceID())
+		t.Run(tt.stepSpans, func(t *testing.T) {
+			h, exp := newTracedHarness(t, func(c *config.Config) {
+				twoDashboards(c)
+				c.Tracing.StepSpans = tt.stepSpans
+			}, nil)
+			h.signIn("alice")
+			exp.Reset()
+			traceparent := http.Header{"Traceparent": {"00-" + ingressTraceID + "-" + ingressSpanID + "-01"}}
+			if page := h.authRequest(traceparent); page.Status != http.StatusOK {
+				t.Fatalf("/auth = %d; want 200", page.Status)
 			}
-			if tt.span != server.Name && s.Parent.SpanID() != server.SpanContext.SpanID() {
-				t.Errorf("%s parent = %s; want the server span %s", tt.span, s.Parent.SpanID(), server.SpanContext.SpanID())
+			spans := exp.GetSpans()
+			server := spanNamed(t, spans, "GET /auth")
+			if got := server.SpanContext.TraceID().String(); got != ingressTraceID {
+				t.Errorf("server span trace id = %s; want the ingress's %s", got, ingressTraceID)
 			}
-			for k, want := range tt.attrs {
-				if got := attrOf(s, k); got != want {
-					t.Errorf("%s %s = %q; want %q", tt.span, k, got, want)
+			if got := server.Parent.SpanID().String(); got != ingressSpanID || !server.Parent.IsRemote() {
+				t.Errorf("server span parent = %s (remote %v); want the ingress's span %s", got, server.Parent.IsRemote(), ingressSpanID)
+			}
+			checkAttrs(t, server, serverAttrs)
+			if !tt.wantSteps {
+				if len(spans) != 1 {
+					t.Errorf("spans %v; want the server span alone on the in-memory path", spanNames(spans))
 				}
+				return
+			}
+			for name, attrs := range stepAttrs {
+				s := spanNamed(t, spans, name)
+				if s.SpanContext.TraceID() != server.SpanContext.TraceID() || s.Parent.SpanID() != server.SpanContext.SpanID() {
+					t.Errorf("%s is not a child of the server span", name)
+				}
+				checkAttrs(t, s, attrs)
 			}
 		})
 	}
+}
+
+// A request without a session: the session load has its span, saying so, and the answer is
+// unauthenticated; no policy or token step runs.
+func TestNoSessionTrace(t *testing.T) {
+	h, exp := newTracedHarness(t, nil, nil)
+	if page := h.authRequest(nil); page.Status != http.StatusUnauthorized && page.Status != http.StatusFound {
+		t.Fatalf("/auth without a session = %d; want 401 or 302", page.Status)
+	}
+	spans := exp.GetSpans()
+	checkAttrs(t, spanNamed(t, spans, "GET /auth"), map[string]string{"tokengate.decision": "unauthenticated"})
+	checkAttrs(t, spanNamed(t, spans, "session.load"), map[string]string{"tokengate.session.found": "false"})
+	for _, s := range spans {
+		if s.Name == "policy.decide" || s.Name == "token_cache.get" {
+			t.Errorf("a request without a session made a %s span", s.Name)
+		}
+	}
+}
+
+// checkAttrs fails for every attribute of want that s lacks or holds another value of.
+func checkAttrs(t *testing.T, s tracetest.SpanStub, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got := attrOf(s, k); got != v {
+			t.Errorf("%s %s = %q; want %q", s.Name, k, got, v)
+		}
+	}
+}
+
+func spanNames(spans tracetest.SpanStubs) []string {
+	names := make([]string, 0, len(spans))
+	for _, s := range spans {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 // A refresh shows up under the token cache lookup, with the provider's HTTP call under it,

@@ -37,5 +37,6 @@ func Defaults() Config {
 		},
 		ForwardAuth: ForwardAuth{Mode: ModeAuto},
 		Log:         Log{Level: "info", Format: "json"},
+		Tracing:     Tracing{StepSpans: StepSpansAuto},
 	}
 }

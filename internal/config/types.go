@@ -36,6 +36,7 @@ type Config struct {
 	Headers     Headers     `yaml:"headers"`
 	Log         Log         `yaml:"log"`
 	Metrics     Metrics     `yaml:"metrics"`
+	Tracing     Tracing     `yaml:"tracing"`
 	Debug       Debug       `yaml:"debug"`
 
 	// Dashboards are the protected applications, each with its hosts, token, headers and
@@ -252,6 +253,23 @@ type Metrics struct {
 	// default) serves /metrics on the main listener, where the ingress may expose it.
 	Listen string `yaml:"listen"`
 }
+
+// Tracing shapes the traces of /auth. Whether and where traces go is the standard OTEL_*
+// environment variables' business, not a key.
+type Tracing struct {
+	// StepSpans is auto (default) or always. auto: a step of /auth (session load, policy
+	// decision, token cache lookup) gets a child span when it leaves memory, refuses or
+	// fails; the in-memory path of a known, allowed session with a cached token is told by
+	// the server span's attributes alone. always: every /auth has all three child spans,
+	// which costs several times that path's own work.
+	StepSpans string `yaml:"stepSpans"`
+}
+
+// Step span modes of tracing.stepSpans.
+const (
+	StepSpansAuto   = "auto"
+	StepSpansAlways = "always"
+)
 
 // Debug configures the sign-in debug page.
 type Debug struct {

@@ -57,6 +57,9 @@ func (c *Config) Validate() error {
 	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
 		ps.add("log.format", "%q is not one of json, text", c.Log.Format)
 	}
+	if !slices.Contains([]string{StepSpansAuto, StepSpansAlways}, c.Tracing.StepSpans) {
+		ps.add("tracing.stepSpans", "%q is not one of auto, always", c.Tracing.StepSpans)
+	}
 	c.validateMetrics(&ps)
 	return ps.err()
 }

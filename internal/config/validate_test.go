@@ -116,6 +116,7 @@ func TestValidate(t *testing.T) {
 		{name: "mode bad", mutate: func(c *Config) { c.ForwardAuth.Mode = "nginx" }, key: "forwardAuth.mode", parts: []string{`"nginx"`}},
 		{name: "log level bad", mutate: func(c *Config) { c.Log.Level = "verbose" }, key: "log.level"},
 		{name: "log format bad", mutate: func(c *Config) { c.Log.Format = "xml" }, key: "log.format"},
+		{name: "step spans bad", mutate: func(c *Config) { c.Tracing.StepSpans = "sometimes" }, key: "tracing.stepSpans"},
 		{name: "metrics listener", mutate: func(c *Config) { c.Metrics.Listen = ":9090" }},
 		{name: "metrics listener bad", mutate: func(c *Config) { c.Metrics.Listen = "9090" }, key: "metrics.listen", parts: []string{"host:port"}},
 		{name: "metrics listener is listen", mutate: func(c *Config) { c.Metrics.Listen = c.Listen }, key: "metrics.listen", parts: []string{"leave metrics.listen empty"}},
