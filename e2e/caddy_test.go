@@ -79,7 +79,7 @@ func startCaddy(t *testing.T, dir, tokengate string, sites []caddySite, ready fu
 	confFile := filepath.Join(dir, "Caddyfile")
 	writeFile(t, confFile, conf.String(), 0o644)
 	cmd := exec.Command(bin, "run", "--config", confFile, "--adapter", "caddyfile")
-	cmd.Env = append(withoutTokengateEnv(cmd.Environ()),
+	cmd.Env = append(withoutServiceEnv(cmd.Environ()),
 		"HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 	p := startProcess(t, "caddy", dir, cmd)
 	p.waitReady(t, func() error { return ready(port) })

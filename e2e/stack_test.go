@@ -48,6 +48,8 @@ type stackOptions struct {
 	Dashboards string
 	// CacheTTL is forwardAuth.cacheTTL; with nginx it also turns the auth cache on.
 	CacheTTL time.Duration
+	// Env is added to tokengate's environment (tokengateOptions.Env).
+	Env []string
 }
 
 // stack is one complete installation on 127.0.0.1: the identity provider, tokengate behind
@@ -76,7 +78,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	tgURL, cookieKey := startTokengate(t, s.dir, e2eClientSecret, tokengateOptions{
 		IssuerURL: s.idp.Issuer(), ClientID: e2eClientID, Mode: opts.Mode,
 		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: opts.Dashboards,
-		CacheTTL: opts.CacheTTL,
+		CacheTTL: opts.CacheTTL, Env: opts.Env,
 	})
 	codec, err := session.NewCodec([][]byte{cookieKey}, time.Now)
 	mustf(t, err, "session codec")

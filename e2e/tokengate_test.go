@@ -23,6 +23,9 @@ type tokengateOptions struct {
 	RefreshAhead time.Duration // token.refreshAhead
 	Dashboards   string        // YAML of the dashboards key, "" for none (one default profile)
 	CacheTTL     time.Duration // forwardAuth.cacheTTL
+	// Env is added to tokengate's environment ("KEY=value"), such as the OTEL_* variables
+	// of a scenario that exports traces.
+	Env []string
 }
 
 // tokengateConfig is the configuration file of the tokengate under test. Secrets come from
@@ -77,7 +80,7 @@ func startTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) 
 	writeFile(t, cfgFile, cfg.String(), 0o600)
 
 	cmd := exec.Command(tokengateBin, "serve", "--config", cfgFile)
-	cmd.Env = withoutTokengateEnv(os.Environ())
+	cmd.Env = append(withoutServiceEnv(os.Environ()), o.Env...)
 	p := startProcess(t, "tokengate", dir, cmd)
 	baseURL = "http://" + listen
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -92,13 +95,14 @@ func startTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) 
 	return baseURL, cookieKey
 }
 
-// withoutTokengateEnv drops TOKENGATE_* variables: tokengate
-// refuses a TOKENGATE_ variable that names no configuration key, and the test's own
-// settings must not leak into the service's configuration.
-func withoutTokengateEnv(env []string) []string {
+// withoutServiceEnv drops the TOKENGATE_* and OTEL_* variables of the test's environment:
+// tokengate refuses a TOKENGATE_ variable that names no configuration key, and neither the
+// test's own settings nor a collector the developer's shell points at may change what the
+// service under test does. A scenario passes its own through tokengateOptions.Env.
+func withoutServiceEnv(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "TOKENGATE_") {
+		if !strings.HasPrefix(kv, "TOKENGATE_") && !strings.HasPrefix(kv, "OTEL_") {
 			out = append(out, kv)
 		}
 	}
