@@ -77,7 +77,7 @@ func NewCookieStore(codec *Codec, opts CookieOptions) *CookieStore {
 func (s *CookieStore) Load(_ context.Context, r *http.Request) (*Session, error) {
 	found := s.scan(r)
 	var cause error = http.ErrNoCookie
-	for _, v := range found.singles {
+	for _, v := range found.singles[:found.nSingles] {
 		sess, err := s.open(v)
 		if err == nil {
 			return sess, nil
@@ -100,7 +100,8 @@ func (s *CookieStore) Peek(r *http.Request) (*Session, bool) {
 	if s.opened == nil {
 		return nil, false
 	}
-	for _, v := range s.scan(r).singles {
+	found := s.scan(r)
+	for _, v := range found.singles[:found.nSingles] {
 		if sess := s.opened.get(v); sess != nil && !sess.Expired(s.codec.now()) {
 			return sess, true
 		}
@@ -109,12 +110,18 @@ func (s *CookieStore) Peek(r *http.Request) (*Session, bool) {
 }
 
 // sessionCookies are the values of a request's session cookies: whole ones, and chunks.
+// Fixed arrays keep the scan of every /auth off the heap.
 type sessionCookies struct {
-	singles  []string
+	singles  [maxSingles]string
+	nSingles int
 	chunks   [maxChunks]string
 	have     [maxChunks]bool
 	anyChunk bool
 }
+
+// maxSingles bounds the whole session cookies of one request that Load tries: the same
+// name on a few paths or domains is normal, dozens are not worth decrypting.
+const maxSingles = 4
 
 // scan finds the session cookies of r. The Cookie header is scanned in place:
 // http.Request.Cookies builds a value per cookie of the dashboard's domain on every /auth,
@@ -131,7 +138,10 @@ func (s *CookieStore) scan(r *http.Request) sessionCookies {
 			}
 			value = trimQuotes(value)
 			if name == s.opts.Name {
-				found.singles = append(found.singles, value)
+				if found.nSingles < maxSingles {
+					found.singles[found.nSingles] = value
+					found.nSingles++
+				}
 			} else if i, ok := s.chunkIndex(name); ok && !found.have[i] {
 				// A duplicate name (another path or domain) comes later: browsers send the
 				// most specific cookie first (RFC 6265 §5.4).
