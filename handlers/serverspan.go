@@ -43,7 +43,7 @@ var serverSpanKind = trace.WithSpanKind(trace.SpanKindServer)
 // grows the span's attribute list on every call, and /auth is the hot path.
 func (s *server) startServerSpan(c *gin.Context, route string) trace.Span {
 	r := c.Request
-	ctx := s.Tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx := s.Tracing.Propagator.Extract(r.Context(), traceHeaders(r.Header))
 	ctx, span := s.tracer.Start(ctx, s.spanNames.name(r.Method, route), serverSpanKind)
 	c.Request = r.WithContext(ctx)
 	return span
@@ -82,4 +82,38 @@ func (n spanNames) name(method, route string) string {
 		return name
 	}
 	return method + " " + route // unmatched routes and methods
+}
+
+// traceHeaders carries a request's W3C trace headers to the propagator. Unlike
+// propagation.HeaderCarrier it does not canonicalize "traceparent", "tracestate" and
+// "baggage" on every lookup: each canonicalization of a lower-case name is an allocation,
+// three per request.
+type traceHeaders http.Header
+
+var _ propagation.TextMapCarrier = traceHeaders(nil)
+
+func (h traceHeaders) Get(key string) string {
+	if v := h[canonicalTraceHeader(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Values lets the baggage propagator read every baggage header of a request.
+func (h traceHeaders) Values(key string) []string { return h[canonicalTraceHeader(key)] }
+
+func (h traceHeaders) Set(key, value string) { http.Header(h).Set(key, value) }
+
+func (h traceHeaders) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
+
+func canonicalTraceHeader(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return http.CanonicalHeaderKey(key)
 }
