@@ -124,7 +124,10 @@ func NewMetrics(version string, profiles []string) (*Metrics, error) {
 	}
 	m := &Metrics{
 		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)),
-		handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		// OpenMetrics when the scraper asks for it (Prometheus does by default): it carries
+		// the exemplars the SDK keeps while tracing is on, the trace id of a recent request
+		// per /auth latency bucket, so a slow bucket in Grafana opens a trace of it.
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}),
 	}
 	if err := m.instruments(version); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // scrape fetches /metrics from m and parses the text exposition.
@@ -109,6 +110,52 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	if b := families["tokengate_auth_duration_seconds"].GetMetric()[0].GetHistogram().GetBucket(); b[0].GetUpperBound() != 0.0001 {
 		t.Errorf("first /auth bucket = %v; want 0.0001 s (cache hits take microseconds)", b[0].GetUpperBound())
+	}
+}
+
+// With tracing on, the /auth latency histogram keeps the trace of a request per bucket,
+// exposed as an OpenMetrics exemplar to scrapers that ask for OpenMetrics; the text format
+// stays as it was.
+func TestAuthLatencyExemplars(t *testing.T) {
+	m, err := NewMetrics("dev", []string{"headlamp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+	m.AuthRequest(ctx, "headlamp", Allow, 300*time.Microsecond)
+	tests := []struct {
+		accept       string
+		wantExemplar bool
+	}{
+		{accept: "application/openmetrics-text; version=1.0.0", wantExemplar: true},
+		{accept: "", wantExemplar: false},
+	}
+	for _, tt := range tests {
+		t.Run("accept "+tt.accept, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			if tt.accept != "" {
+				req.Header.Set("Accept", tt.accept)
+			}
+			rec := httptest.NewRecorder()
+			m.Handler().ServeHTTP(rec, req)
+			body := rec.Body.String()
+			var bucket string
+			for line := range strings.SplitSeq(body, "\n") {
+				if strings.HasPrefix(line, "tokengate_auth_duration_seconds_bucket") && strings.Contains(line, `le="0.0005"`) {
+					bucket = line
+				}
+			}
+			if bucket == "" {
+				t.Fatalf("no 0.5 ms bucket of tokengate_auth_duration_seconds in:\n%s", body)
+			}
+			got := strings.Contains(bucket, `trace_id="4bf92f3577b34da6a3ce929d0e0e4736"`) && strings.Contains(bucket, `span_id="00f067aa0ba902b7"`)
+			if got != tt.wantExemplar {
+				t.Errorf("bucket line %q; want an exemplar with the trace: %v", bucket, tt.wantExemplar)
+			}
+		})
 	}
 }
 
