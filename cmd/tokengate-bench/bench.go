@@ -157,7 +157,10 @@ func withTracing(st *stack, script string, targets []target) []target {
 // drive runs every target once per connection count per round. The order of targets flips
 // every round, so neither side always runs first on a machine that warms up or throttles.
 func drive(ctx context.Context, o options, st *stack, targets []target, stdout io.Writer) ([]measurement, error) {
-	var runs []measurement
+	runs, err := warmUp(ctx, o, targets)
+	if err != nil {
+		return nil, err
+	}
 	perfDone := o.perf == ""
 	for round := 1; round <= o.rounds; round++ {
 		for _, conns := range o.connections {
@@ -185,6 +188,26 @@ func drive(ctx context.Context, o options, st *stack, targets []target, stdout i
 			}
 			printRoundRatios(stdout, round, conns, targets, runs)
 		}
+	}
+	return runs, nil
+}
+
+// warmUp drives every target once, unmeasured, at the highest connection count: a fresh
+// process's first seconds (heap growth, page faults, the first batches of an exporter)
+// otherwise land in round 1 of whichever target runs first. The runs are kept as round 0:
+// the medians skip them, the failure checks and the span tally count them.
+func warmUp(ctx context.Context, o options, targets []target) ([]measurement, error) {
+	if o.warmup == 0 {
+		return nil, nil
+	}
+	conns := slices.Max(o.connections)
+	var runs []measurement
+	for _, t := range targets {
+		res, err := runWrk(ctx, o.wrk, t.url, t.script, o.threads, conns, o.warmup)
+		if err != nil {
+			return nil, fmt.Errorf("warm-up of %s: %w", t.name, err)
+		}
+		runs = append(runs, measurement{round: 0, conns: conns, target: t.name, res: res})
 	}
 	return runs, nil
 }

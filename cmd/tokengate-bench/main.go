@@ -38,6 +38,7 @@ import (
 type options struct {
 	rounds      int
 	duration    time.Duration
+	warmup      time.Duration
 	threads     int
 	connections []int
 	store       string
@@ -97,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	o := options{}
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every target once per connection count")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "wrk -d of one run")
+	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "an unmeasured wrk run per target before round 1 (0: none)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk -t")
 	conns := fs.String("connections", "16,64", "comma-separated wrk -c values")
 	fs.StringVar(&o.store, "store", "cookie", "session store: cookie or redis")
@@ -125,6 +127,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--rounds: want at least 1")
 	case o.duration < time.Second:
 		return o, errors.New("--duration: want at least 1s")
+	case o.warmup != 0 && o.warmup < time.Second:
+		return o, errors.New("--warmup: want 0 (none) or at least 1s")
 	case o.threads < 1:
 		return o, errors.New("--threads: want at least 1")
 	case o.sessions < 1:

@@ -146,6 +146,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "bad connections", args: []string{"--connections", "16,x"}, wantErr: "--connections"},
 		{name: "unknown store", args: []string{"--store", "memcached"}, wantErr: "--store"},
 		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected"},
+		{name: "no warm-up", args: []string{"--warmup", "0"}},
+		{name: "warm-up under a second", args: []string{"--warmup", "500ms"}, wantErr: "--warmup"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
