@@ -67,7 +67,8 @@ func TestTracingMiddleware(t *testing.T) {
 
 // BenchmarkAuthTelemetry measures the cost of telemetry on the /auth cache hit (issue 6):
 // all cores, tracing off (metrics only, as tokengate always runs) against no telemetry at
-// all, and tracing on, sampled at 100% and batch-exported over OTLP/HTTP to a local sink.
+// all, and tracing on, sampled at 100% and batch-exported over OTLP/HTTP to a local sink,
+// with the default tracing.stepSpans (auto: the server span alone) and with always.
 //
 //	go test ./handlers -run '^$' -bench AuthTelemetry -count 6 | benchstat -col /telemetry -
 func BenchmarkAuthTelemetry(b *testing.B) {
@@ -93,6 +94,10 @@ func BenchmarkAuthTelemetry(b *testing.B) {
 		{name: "telemetry=none", tweak: func(*handlers.Deps) {}},
 		{name: "telemetry=metrics", tweak: func(d *handlers.Deps) { d.Metrics = metrics }},
 		{name: "telemetry=metrics+tracing", tweak: func(d *handlers.Deps) { d.Metrics = metrics; d.Tracing = telemetry.NewTracingWith(tp) }},
+		{name: "telemetry=metrics+tracing+stepspans", tweak: func(d *handlers.Deps) {
+			d.Metrics, d.Tracing = metrics, telemetry.NewTracingWith(tp)
+			d.Config.Tracing.StepSpans = config.StepSpansAlways
+		}},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
