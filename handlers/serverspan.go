@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/attribute"
@@ -54,16 +55,25 @@ func (s *server) startServerSpan(c *gin.Context, route string) trace.Span {
 // semantic conventions for server spans).
 func (s *server) endServerSpan(span trace.Span, c *gin.Context, route string, extra ...attribute.KeyValue) {
 	status := c.Writer.Status()
-	var buf [8]attribute.KeyValue
+	buf := attrBuffers.Get().(*attrBuffer)
 	attrs := append(buf[:0],
 		semconv.HTTPRequestMethodKey.String(c.Request.Method),
 		semconv.HTTPRouteKey.String(route),
 		semconv.HTTPResponseStatusCodeKey.Int(status))
 	span.SetAttributes(append(attrs, extra...)...)
+	clear(buf[:]) // the span copied them; keep no strings alive in the pool
+	attrBuffers.Put(buf)
 	if status >= http.StatusInternalServerError {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}
 }
+
+// attrBuffer holds a server span's attributes on their way to SetAttributes, which copies
+// them: the slice passed to an interface method escapes, and a fresh one per request is
+// half a kilobyte of garbage on the hot path.
+type attrBuffer [8]attribute.KeyValue
+
+var attrBuffers = sync.Pool{New: func() any { return new(attrBuffer) }}
 
 // spanNames are the names "METHOD route" of the server spans of the routes tokengate
 // serves, made once rather than concatenated on every request.

@@ -68,7 +68,7 @@ func (s *server) observeAuth(c *gin.Context, span trace.Span, notes authNotes, s
 	if span == nil {
 		return
 	}
-	var buf [3]attribute.KeyValue
+	var buf [4]attribute.KeyValue
 	attrs := append(buf[:0], attrProfile.String(notes.profile), attrDecision.String(decision.String()))
 	if notes.proxy != "" {
 		attrs = append(attrs, attrProxy.String(notes.proxy))
