@@ -17,6 +17,7 @@ import (
 
 // target is one server wrk drives.
 type target struct {
+	pid      int // the process serving url, for its CPU time
 	name     string
 	url      string
 	script   string
@@ -25,9 +26,10 @@ type target struct {
 
 // measurement is one wrk run of one target.
 type measurement struct {
-	round, conns int
-	target       string
-	res          wrkResult
+	round, conns  int
+	target        string
+	res           wrkResult
+	cpuPerRequest time.Duration // the target process's CPU time over the run, per request
 }
 
 // bench runs the whole benchmark and returns the reasons the run must fail, if any.
@@ -70,6 +72,16 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 	if err != nil {
 		return nil, err
 	}
+	for i, t := range targets {
+		switch {
+		case t.baseline:
+			targets[i].pid = baseline.pid()
+		case t.name == tracingName:
+			targets[i].pid = st.tracing.pid()
+		default:
+			targets[i].pid = st.tokengate.pid()
+		}
+	}
 	printHeader(stdout, o, user, answer)
 	callsBefore := st.tokenCalls()
 	runs, err := drive(ctx, o, st, targets, stdout)
@@ -93,6 +105,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 		tracingProbes++ // finishTracing's
 	}
 	summarize(stdout, o, targets, runs)
+	if st.tracing != nil {
+		printTracingCPU(stdout, o, runs)
+	}
 	if st.otlp != nil {
 		failures = append(failures, reportSpans(stdout, st.otlp, requestsOf(runs, tracingName)+tracingProbes)...)
 	}
@@ -176,6 +191,10 @@ func drive(ctx context.Context, o options, st *stack, targets []target, stdout i
 					stopPerf = startPerf(ctx, o.perf, st.tokengate.pid(), stdout)
 					perfDone = true
 				}
+				cpuBefore, err := cpuTime(t.pid)
+				if err != nil {
+					return nil, err
+				}
 				res, err := runWrk(ctx, o.wrk, t.url, t.script, o.threads, conns, o.duration)
 				if stopPerf != nil {
 					stopPerf()
@@ -183,8 +202,14 @@ func drive(ctx context.Context, o options, st *stack, targets []target, stdout i
 				if err != nil {
 					return nil, err
 				}
-				runs = append(runs, measurement{round: round, conns: conns, target: t.name, res: res})
-				printRun(stdout, round, conns, t.name, res)
+				cpuAfter, err := cpuTime(t.pid)
+				if err != nil {
+					return nil, err
+				}
+				m := measurement{round: round, conns: conns, target: t.name, res: res,
+					cpuPerRequest: cpuPerRequest(cpuAfter-cpuBefore, res.Requests)}
+				runs = append(runs, m)
+				printRun(stdout, m)
 			}
 			printRoundRatios(stdout, round, conns, targets, runs)
 		}

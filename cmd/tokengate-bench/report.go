@@ -43,8 +43,10 @@ func printHeader(w io.Writer, o options, user string, answer http.Header) {
 	fmt.Fprintf(w, "answer headers (baseline sends the same sizes): %s\n\n", strings.Join(parts, ", "))
 }
 
-func printRun(w io.Writer, round, conns int, name string, r wrkResult) {
-	fmt.Fprintf(w, "round %d  c=%-3d %-18s %9.0f req/s  p50 %-9s p99 %-9s", round, conns, name, r.ReqPerSec, ms(r.P50), ms(r.P99))
+func printRun(w io.Writer, m measurement) {
+	r := m.res
+	fmt.Fprintf(w, "round %d  c=%-3d %-18s %9.0f req/s  p50 %-9s p99 %-9s cpu %5.1f µs/req", m.round, m.conns, m.target,
+		r.ReqPerSec, ms(r.P50), ms(r.P99), micros(m.cpuPerRequest))
 	if r.Non2xx > 0 || r.SocketErrors > 0 {
 		fmt.Fprintf(w, "  non-2xx %d, socket errors %d", r.Non2xx, r.SocketErrors)
 	}
@@ -111,7 +113,7 @@ func medianStats(o options, runs []measurement, conns int, name, base string) st
 func summarize(w io.Writer, o options, targets []target, runs []measurement) {
 	base := baselineName(targets)
 	fmt.Fprintf(w, "\nmedians of %d rounds\n", o.rounds)
-	fmt.Fprintf(w, "%-5s %-18s %10s %9s %9s %12s %10s", "conns", "target", "req/s", "p50", "p99", "ratio req/s", "ratio p99")
+	fmt.Fprintf(w, "%-5s %-18s %10s %9s %9s %12s %10s %12s", "conns", "target", "req/s", "p50", "p99", "ratio req/s", "ratio p99", "cpu µs/req")
 	if o.tracing {
 		fmt.Fprintf(w, " %14s", "on/off req/s")
 	}
@@ -123,7 +125,8 @@ func summarize(w io.Writer, o options, targets []target, runs []measurement) {
 			if !t.baseline {
 				ratio, p99Ratio = fmt.Sprintf("%.2f", s.ratio), fmt.Sprintf("%.2f", s.p99Ratio)
 			}
-			fmt.Fprintf(w, "%-5d %-18s %10.0f %9s %9s %12s %10s", conns, t.name, s.rps, ms(s.p50), ms(s.p99), ratio, p99Ratio)
+			fmt.Fprintf(w, "%-5d %-18s %10.0f %9s %9s %12s %10s %12.1f", conns, t.name, s.rps, ms(s.p50), ms(s.p99), ratio, p99Ratio,
+				micros(medianCPU(o, runs, conns, t.name)))
 			if o.tracing {
 				onOff := "-"
 				if t.name == tracingName {
