@@ -68,9 +68,7 @@ func (r *tokenRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var body map[string]any
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)
 	r.mu.Lock()
-	for _, v := range []string{req.PostForm.Get("client_assertion"), req.PostForm.Get("code"), req.PostForm.Get("refresh_token")} {
-		r.seen = append(r.seen, v)
-	}
+	r.seen = append(r.seen, req.PostForm.Get("client_assertion"), req.PostForm.Get("code"), req.PostForm.Get("refresh_token"))
 	for _, k := range []string{"access_token", "refresh_token", "id_token"} {
 		if v, ok := body[k].(string); ok {
 			r.seen = append(r.seen, v)

@@ -136,7 +136,7 @@ func withDefaults(cfg Config) (Config, error) {
 		return cfg, errors.New("BaseURL: want an absolute http(s) URL such as http://127.0.0.1:5556")
 	}
 	if len(cfg.Clients) == 0 {
-		return cfg, errors.New("Clients: at least one client is required")
+		return cfg, errors.New("at least one client is required (Config.Clients)")
 	}
 	for i, c := range cfg.Clients {
 		switch {
