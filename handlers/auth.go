@@ -27,7 +27,14 @@ func (s *server) auth(c *gin.Context) {
 	var span trace.Span // the server span; nil when tracing is off
 	if s.tracer != nil {
 		span = s.startServerSpan(c, c.FullPath())
-		defer span.End()
+		defer func() {
+			if p := recover(); p != nil {
+				// The recovery middleware answers 500 after this span ended: say so here.
+				s.endPanickedSpan(span, c)
+				panic(p)
+			}
+			span.End()
+		}()
 	}
 	notes := authNotes{profile: telemetry.NoProfile}
 	s.forwardAuth(c, &notes)

@@ -101,8 +101,8 @@ func newBenchAuth(b *testing.B, groups int) (http.Handler, *http.Request) {
 }
 
 // newBenchAuthWith is newBenchAuth with tweak applied to the handler's dependencies
-// (telemetry, say).
-func newBenchAuthWith(b *testing.B, groups int, tweak func(*handlers.Deps)) (http.Handler, *http.Request) {
+// (telemetry, say). Tests use it too.
+func newBenchAuthWith(b testing.TB, groups int, tweak func(*handlers.Deps)) (http.Handler, *http.Request) {
 	b.Helper()
 	now := func() time.Time { return benchNow }
 	cfg := config.Defaults()
@@ -158,7 +158,7 @@ func newBenchAuthWith(b *testing.B, groups int, tweak func(*handlers.Deps)) (htt
 	return h, req
 }
 
-func benchSession(b *testing.B, groups int) *session.Session {
+func benchSession(b testing.TB, groups int) *session.Session {
 	b.Helper()
 	id, err := session.NewID()
 	if err != nil {
@@ -186,7 +186,7 @@ func entraSizedToken(n int) secret.String {
 
 // noRefresh fails the benchmark when the token cache asks for a refresh: every /auth here
 // must be a hit.
-type noRefresh struct{ b *testing.B }
+type noRefresh struct{ b testing.TB }
 
 func (r noRefresh) Refresh(context.Context, secret.String, string) (idp.Token, error) {
 	r.b.Error("token refresh on the hot path; want a cache hit")

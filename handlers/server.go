@@ -30,21 +30,15 @@ type IdentityProvider interface {
 
 // SessionStore loads and saves the session of a browser. Load returns an error wrapping
 // session.ErrNoSession for anything that is not a valid, live session.
-//
-// Peek answers from memory alone (no decryption, no network), and reports false when it
-// cannot; tracing uses it to tell the in-memory path, which needs no span of its own.
 type SessionStore interface {
 	Load(ctx context.Context, r *http.Request) (*session.Session, error)
-	Peek(r *http.Request) (*session.Session, bool)
 	Save(w http.ResponseWriter, r *http.Request, s *session.Session) error
 	Clear(w http.ResponseWriter, r *http.Request)
 }
 
 // TokenSource hands out access tokens per (session, scope); *session.TokenCache satisfies it.
-// Peek returns a token only when Get would answer a plain hit, and never refreshes.
 type TokenSource interface {
 	Get(ctx context.Context, s *session.Session, scope string) (session.Result, error)
-	Peek(s *session.Session, scope string) (session.Result, bool)
 	Seed(s *session.Session, scope string, tok idp.Token)
 	Forget(s *session.Session, scope string)
 }
@@ -63,7 +57,22 @@ type BearerVerifier interface {
 	Verify(ctx context.Context, raw string) (idp.Identity, error)
 }
 
+// sessionPeeker is a store that can answer from memory alone, without network I/O, what
+// Load would answer, and says when it cannot. Tracing uses it to tell the in-memory path,
+// which needs no span of its own, before the step starts.
+type sessionPeeker interface {
+	Peek(r *http.Request) (*session.Session, bool)
+}
+
+// tokenPeeker returns a token only when Get would answer a plain hit, and never refreshes.
+type tokenPeeker interface {
+	Peek(s *session.Session, scope string) (session.Result, bool)
+}
+
 var (
+	_ sessionPeeker    = (*session.CookieStore)(nil)
+	_ sessionPeeker    = (*session.RedisStore)(nil)
+	_ tokenPeeker      = (*session.TokenCache)(nil)
 	_ IdentityProvider = (*idp.Client)(nil)
 	_ SessionStore     = (*session.CookieStore)(nil)
 	_ TokenSource      = (*session.TokenCache)(nil)
@@ -109,6 +118,10 @@ type server struct {
 	spanNames spanNames    // of the server spans, when tracing is on
 	// allStepSpans: every /auth gets its three step spans (tracing.stepSpans: always).
 	allStepSpans bool
+	// The stores' answers from memory, when they have them and tracing needs them; nil
+	// makes every step a span.
+	peekSessions sessionPeeker
+	peekTokens   tokenPeeker
 }
 
 // The forward-auth routes: /auth, and /oauth2/auth for oauth2-proxy's ingress annotations.
@@ -158,6 +171,10 @@ func New(d Deps) http.Handler {
 	r.NoMethod(func(c *gin.Context) { s.fail(c, errorf(http.StatusMethodNotAllowed, "method not allowed", nil)) })
 	if s.tracer != nil {
 		s.spanNames = newSpanNames(r.Routes())
+		if !s.allStepSpans {
+			s.peekSessions, _ = d.Sessions.(sessionPeeker)
+			s.peekTokens, _ = d.Tokens.(tokenPeeker)
+		}
 	}
 	return r
 }

@@ -68,6 +68,17 @@ func (s *server) endServerSpan(span trace.Span, c *gin.Context, route string, ex
 	}
 }
 
+// endPanickedSpan ends the server span of a handler that panicked: the answer will be the
+// recovery middleware's 500.
+func (s *server) endPanickedSpan(span trace.Span, c *gin.Context) {
+	span.SetAttributes(
+		semconv.HTTPRequestMethodKey.String(c.Request.Method),
+		semconv.HTTPRouteKey.String(c.FullPath()),
+		semconv.HTTPResponseStatusCodeKey.Int(http.StatusInternalServerError))
+	span.SetStatus(codes.Error, "panic in handler")
+	span.End()
+}
+
 // attrBuffer holds a server span's attributes on their way to SetAttributes, which copies
 // them: the slice passed to an interface method escapes, and a fresh one per request is
 // half a kilobyte of garbage on the hot path.

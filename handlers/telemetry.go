@@ -95,8 +95,8 @@ func (s *server) loadSession(c *gin.Context) (*session.Session, error) {
 	if s.tracer == nil {
 		return s.Sessions.Load(c.Request.Context(), c.Request)
 	}
-	if !s.allStepSpans {
-		if sess, ok := s.Sessions.Peek(c.Request); ok {
+	if s.peekSessions != nil {
+		if sess, ok := s.peekSessions.Peek(c.Request); ok {
 			return sess, nil
 		}
 	}
@@ -117,15 +117,18 @@ func (s *server) decide(c *gin.Context, profile *dashboards.Profile, sess *sessi
 	if s.tracer == nil {
 		return s.admitted(c.Request.Context(), c, profile, sess, user, profile.Admit(user))
 	}
-	start := time.Now()
-	decision := profile.Admit(user)
+	decision := profile.Admit(user) // nanoseconds: not worth a span when it simply allows
 	if decision.Allowed && !s.allStepSpans {
 		return true
 	}
-	// Started when the first decision began, so the span covers it.
-	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy, trace.WithTimestamp(start))
+	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy)
 	defer span.End()
+	// The request carries the span too: a session cleared or a refresh token saved after a
+	// Graph call talks to Redis under it.
+	saved := c.Request
+	c.Request = c.Request.WithContext(ctx)
 	ok := s.admitted(ctx, c, profile, sess, user, decision)
+	c.Request = saved
 	span.SetAttributes(attrAllowed.Bool(ok))
 	return ok
 }
@@ -134,8 +137,8 @@ func (s *server) decide(c *gin.Context, profile *dashboards.Profile, sess *sessi
 // the refresh and the call to the provider.
 func (s *server) token(c *gin.Context, notes *authNotes, sess *session.Session, scope string) (session.Result, error) {
 	ctx := c.Request.Context()
-	if s.tracer != nil && !s.allStepSpans {
-		if res, ok := s.Tokens.Peek(sess, scope); ok {
+	if s.peekTokens != nil {
+		if res, ok := s.peekTokens.Peek(sess, scope); ok {
 			notes.cache = res.Outcome.String()
 			s.Metrics.CacheLookup(ctx, notes.cache)
 			return res, nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -18,6 +19,7 @@ import (
 	"github.com/tokengate/tokengate/handlers"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/telemetry"
+	"github.com/tokengate/tokengate/session"
 )
 
 // middlewareNames lists the global middleware of the engine New builds.
@@ -118,4 +120,49 @@ func BenchmarkAuthTelemetry(b *testing.B) {
 		})
 	}
 
+}
+
+// panickingSessions panics in every method, as a bug in a store would.
+type panickingSessions struct{ handlers.SessionStore }
+
+func (panickingSessions) Load(context.Context, *http.Request) (*session.Session, error) {
+	panic("store bug")
+}
+
+// A panic inside /auth still ends its server span as the 500 the recovery middleware sends,
+// an error of the span, instead of a span without status or attributes.
+func TestAuthSpanOfAPanic(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	h, req := newBenchAuthWith(t, 1, func(d *handlers.Deps) {
+		d.Tracing = telemetry.NewTracingWith(tp)
+		d.Sessions = panickingSessions{d.Sessions}
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("/auth with a panicking store = %d; want 500", rec.Code)
+	}
+	var span tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		if s.Name == "GET /auth" {
+			span = s
+		}
+	}
+	if span.Name == "" {
+		t.Fatalf("no server span GET /auth among %d spans", len(exp.GetSpans()))
+	}
+	if span.Status.Code != codes.Error {
+		t.Errorf("span status %v; want Error", span.Status)
+	}
+	want := map[string]string{"http.response.status_code": "500", "http.route": "/auth", "http.request.method": "GET"}
+	for _, a := range span.Attributes {
+		if v, ok := want[string(a.Key)]; ok && a.Value.Emit() == v {
+			delete(want, string(a.Key))
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("span attributes %v lack %v", span.Attributes, want)
+	}
 }

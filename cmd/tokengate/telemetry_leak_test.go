@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,13 +58,17 @@ func TestTelemetryNeverContainsCredentials(t *testing.T) {
 	if !strings.Contains(logs, "signed in") || !strings.Contains(logs, "trace_id") {
 		t.Fatalf("the logs did not record the traced flow:\n%s", logs)
 	}
+	metrics := h.openMetrics()
+	if !strings.Contains(metrics, `trace_id="`) {
+		t.Fatalf("/metrics has no exemplar; the leak check of it would prove little:\n%s", metrics)
+	}
 	checked := 0
 	for _, c := range credentials {
 		if len(c) < 16 {
 			continue
 		}
 		checked++
-		for where, text := range map[string]string{"spans": spans, "logs": logs} {
+		for where, text := range map[string]string{"spans": spans, "logs": logs, "OpenMetrics exposition": metrics} {
 			if strings.Contains(text, c) || strings.Contains(text, c[len(c)-16:]) {
 				t.Errorf("a credential (%d bytes, ends …%s) appears in the %s", len(c), c[len(c)-4:], where)
 			}
@@ -72,6 +77,27 @@ func TestTelemetryNeverContainsCredentials(t *testing.T) {
 	if checked < 8 {
 		t.Fatalf("only %d credentials collected; the tap or the flow is broken", checked)
 	}
+}
+
+// openMetrics scrapes /metrics as Prometheus does by default, in OpenMetrics, the format
+// that carries exemplars.
+func (h *harness) openMetrics() string {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.auth.URL+"/metrics", nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	resp, err := h.auth.Client().Do(req)
+	if err != nil {
+		h.t.Fatalf("scrape /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("scrape /metrics: %d, %v", resp.StatusCode, err)
+	}
+	return string(body)
 }
 
 // spanText writes out everything an exporter would send of spans: names, attributes, events

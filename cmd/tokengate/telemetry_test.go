@@ -129,6 +129,69 @@ func TestAuthTraceContinuesTheIngressTrace(t *testing.T) {
 	}
 }
 
+// With tracing.stepSpans auto, a step that does work beyond memory still gets its span,
+// with that work under it.
+func TestStepSpansWhenTheyDoWork(t *testing.T) {
+	overageDashboards := func(c *config.Config) {
+		c.Dashboards = []config.Dashboard{
+			{Name: "home", Preset: "grafana", Default: true},
+			{Name: "ops", Preset: "headlamp", Hosts: []string{"ops.example.test"},
+				AllowedGroups: []string{devidp.GroupDevelopers}, GraphGroupLookup: true},
+		}
+	}
+	tests := []struct {
+		name      string
+		tweak     func(*config.Config)
+		user      string
+		before    func(h *harness)
+		header    http.Header
+		span      string
+		attrs     map[string]string
+		wantChild bool // the span has children: the work it did
+	}{
+		{name: "groups overage asks Graph", tweak: overageDashboards, user: "overage",
+			header: http.Header{"X-Forwarded-Host": {"ops.example.test"}},
+			span:   "policy.decide", attrs: map[string]string{"tokengate.policy.allowed": "true"}, wantChild: true},
+		{name: "token in the refresh-ahead window", user: "alice",
+			before: func(h *harness) { h.clock.Advance(testTokenLifetime - 3*time.Minute) },
+			span:   "token_cache.get", attrs: map[string]string{"tokengate.cache.outcome": "refresh_ahead"}},
+		{name: "token expired", user: "alice",
+			before: func(h *harness) { h.clock.Advance(testTokenLifetime + time.Minute) },
+			span:   "token_cache.get", attrs: map[string]string{"tokengate.cache.outcome": "refreshed"}, wantChild: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, exp := newTracedHarness(t, tt.tweak, nil)
+			h.signIn(tt.user)
+			if tt.before != nil {
+				tt.before(h)
+			}
+			exp.Reset()
+			if page := h.authRequest(tt.header); page.Status != http.StatusOK {
+				t.Fatalf("/auth = %d; want 200", page.Status)
+			}
+			spans := exp.GetSpans()
+			server := spanNamed(t, spans, "GET /auth")
+			step := spanNamed(t, spans, tt.span)
+			if step.Parent.SpanID() != server.SpanContext.SpanID() {
+				t.Errorf("%s is not a child of the server span", tt.span)
+			}
+			checkAttrs(t, step, tt.attrs)
+			if tt.wantChild {
+				children := 0
+				for _, s := range spans {
+					if s.Parent.SpanID() == step.SpanContext.SpanID() {
+						children++
+					}
+				}
+				if children == 0 {
+					t.Errorf("%s has no child spans among %v; want the work it did under it", tt.span, spanNames(spans))
+				}
+			}
+		})
+	}
+}
+
 // A request without a session: the session load has its span, saying so, and the answer is
 // unauthenticated; no policy or token step runs.
 func TestNoSessionTrace(t *testing.T) {
@@ -218,6 +281,17 @@ func TestSignInTrace(t *testing.T) {
 	}
 	if strings.Join(decisions, ",") != "unauthenticated,allow" {
 		t.Errorf("/auth decisions through the sign-in = %v; want unauthenticated, then allow", decisions)
+	}
+	// The first /auth with the new cookie decrypts it: a session.load span says so.
+	allowed := tracetest.SpanStub{}
+	for _, s := range spans {
+		if s.Name == "GET /auth" && attrOf(s, "tokengate.decision") == "allow" {
+			allowed = s
+		}
+	}
+	load := childOf(t, spans, allowed, trace.SpanKindInternal)
+	if load.Name != "session.load" || attrOf(load, "tokengate.session.found") != "true" {
+		t.Errorf("first allowed /auth: child %s found=%s; want session.load found=true", load.Name, attrOf(load, "tokengate.session.found"))
 	}
 	line := logLine(t, h.logs.String(), "signed in")
 	if !strings.Contains(line, `"trace_id":"`+callback.SpanContext.TraceID().String()+`"`) ||
