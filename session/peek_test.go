@@ -200,8 +200,8 @@ func TestRedisStorePeek(t *testing.T) {
 			}
 			r := requestWith(f.cookies...)
 			peeked, ok := f.b.Peek(r) // first: Load makes the copy fresh again
-			if ok != tt.wantPeek {
-				t.Errorf("Peek ok = %v; want %v", ok, tt.wantPeek)
+			if ok != tt.wantPeek || ok != (peeked != nil) {
+				t.Errorf("Peek = %v, %v; want ok %v and a session exactly when ok", peeked != nil, ok, tt.wantPeek)
 			}
 			loaded, err := f.b.Load(context.Background(), r)
 			if (err == nil) != tt.wantLoad {
@@ -240,8 +240,8 @@ func TestRedisStorePeekWhileRedisDown(t *testing.T) {
 	}
 	clock.Advance(testCacheTTL)
 	for i := range 2 { // the stale answer must not make the copy fresh again
-		if got, ok := s.Peek(r); ok {
-			t.Errorf("Peek %d past CacheTTL with redis down = %q, true; want false", i, got.Subject)
+		if got, ok := s.Peek(r); ok || got != nil {
+			t.Errorf("Peek %d past CacheTTL with redis down = %v, %v; want nil, false", i, got != nil, ok)
 		}
 		if got, err := s.Load(context.Background(), r); err != nil || !reflect.DeepEqual(got, sess) {
 			t.Errorf("Load %d past CacheTTL with redis down = %q, %v; want the stale copy", i, subjectOf(got, err == nil), err)

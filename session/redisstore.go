@@ -128,7 +128,10 @@ func (s *RedisStore) Peek(r *http.Request) (*Session, bool) {
 		return nil, false
 	}
 	sess, fresh := s.local.get(id, s.opts.Now())
-	return sess, sess != nil && fresh
+	if sess == nil || !fresh {
+		return nil, false // an older copy is Load's to judge, never an answer here
+	}
+	return sess, true
 }
 
 func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
