@@ -118,8 +118,9 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 // noStore is shared by every /auth answer: header values are only read after the handler.
 var noStore = []string{"no-store"}
 
-// admitted applies the profile's first decision (Admit), before any token is fetched. A refusal is a 403 that
-// keeps the session: one dashboard saying no never signs the user out of the others.
+// admitted applies the profile's first decision (Admit), before any token is fetched. A
+// refusal is a 403 that keeps the session: one dashboard saying no never signs the user out
+// of the others.
 func (s *server) admitted(ctx context.Context, c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User, decision dashboards.Decision) bool {
 	if decision.NeedGroups && s.Groups != nil {
 		groups, rotated, err := s.Groups.Groups(ctx, sess)
