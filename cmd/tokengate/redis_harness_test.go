@@ -16,6 +16,7 @@ import (
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/devidp"
 	"github.com/tokengate/tokengate/internal/redistest"
+	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -38,6 +39,7 @@ type redisCluster struct {
 	upstream  *upstreamRecorder
 	browser   *browser.Browser
 	logs      *syncBuffer
+	tracing   *telemetry.Tracing // nil: tracing off
 }
 
 // tokengateReplica is one running tokengate.
@@ -50,7 +52,13 @@ type tokengateReplica struct {
 // reuse detection when rotate is set) and n replicas with session.store redis.
 func newRedisCluster(t *testing.T, n int, rotate bool) *redisCluster {
 	t.Helper()
-	c := &redisCluster{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}}
+	return newRedisClusterWith(t, n, rotate, nil)
+}
+
+// newRedisClusterWith is newRedisCluster with every replica traced by tracing (nil: off).
+func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing) *redisCluster {
+	t.Helper()
+	c := &redisCluster{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}, tracing: tracing}
 	c.redis = redistest.Start(t)
 	idpSrv := httptest.NewServer(nil)
 	t.Cleanup(idpSrv.Close)
@@ -115,7 +123,7 @@ func (c *redisCluster) addReplica() *tokengateReplica {
 func (c *redisCluster) startReplica(srv *httptest.Server) *tokengateReplica {
 	c.t.Helper()
 	logger := slog.New(slog.NewJSONHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := newApp(c.cfg, logger, c.clock.Now, &http.Client{Timeout: 5 * time.Second})
+	a, err := newAppWith(c.cfg, logger, c.clock.Now, &http.Client{Timeout: 5 * time.Second}, c.tracing)
 	if err != nil {
 		c.t.Fatalf("newApp: %v", err)
 	}
