@@ -72,6 +72,19 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 	if err != nil {
 		return nil, err
 	}
+	assignPIDs(targets, st, baseline)
+	printHeader(stdout, o, user, answer)
+	callsBefore := st.tokenCalls()
+	runs, err := drive(ctx, o, st, targets, stdout)
+	if err != nil {
+		return nil, err
+	}
+	return finishRun(ctx, o, finishedRun{st: st, baseline: baseline, targets: targets, runs: runs, cookie: cookie,
+		idpCalls: st.tokenCalls() - callsBefore, tracingProbes: tracingProbes}, stdout)
+}
+
+// assignPIDs names the process behind each target, for its CPU time.
+func assignPIDs(targets []target, st *stack, baseline *process) {
 	for i, t := range targets {
 		switch {
 		case t.baseline:
@@ -82,36 +95,46 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 			targets[i].pid = st.tokengate.pid()
 		}
 	}
-	printHeader(stdout, o, user, answer)
-	callsBefore := st.tokenCalls()
-	runs, err := drive(ctx, o, st, targets, stdout)
-	if err != nil {
-		return nil, err
-	}
-	calls := st.tokenCalls() - callsBefore
+}
+
+// finishedRun is what the load left to check and report.
+type finishedRun struct {
+	st            *stack
+	baseline      *process
+	targets       []target
+	runs          []measurement
+	cookie        string
+	idpCalls      int // token endpoint calls during the load
+	tracingProbes int // the /auth requests the driver itself sent tokengate+tracing
+}
+
+// finishRun checks tokengate still answers, reads memory, stops tokengate+tracing (so its
+// spans are all exported), prints the report and returns the reasons the run must fail.
+func finishRun(ctx context.Context, o options, r finishedRun, stdout io.Writer) ([]string, error) {
 	var failures []string
-	if _, err := probe(ctx, st.authURL+"/auth", cookie); err != nil {
+	if _, err := probe(ctx, r.st.authURL+"/auth", r.cookie); err != nil {
 		failures = append(failures, "tokengate no longer answers 200 after the load: "+err.Error())
 	}
 	var rss rssAfter
-	if rss.tokengate, err = rssKiB(st.tokengate.pid()); err != nil {
+	var err error
+	if rss.tokengate, err = rssKiB(r.st.tokengate.pid()); err != nil {
 		return nil, err
 	}
-	rss.baseline, _ = rssKiB(baseline.pid()) // for context only
-	if st.tracing != nil {
+	rss.baseline, _ = rssKiB(r.baseline.pid()) // for context only
+	if r.st.tracing != nil {
 		var fails []string
-		rss.tracing, fails = finishTracing(ctx, st, cookie)
+		rss.tracing, fails = finishTracing(ctx, r.st, r.cookie)
 		failures = append(failures, fails...)
-		tracingProbes++ // finishTracing's
+		r.tracingProbes++ // finishTracing's
 	}
-	summarize(stdout, o, targets, runs)
-	if st.tracing != nil {
-		printTracingCPU(stdout, o, runs)
+	summarize(stdout, o, r.targets, r.runs)
+	if r.st.tracing != nil {
+		printTracingCPU(stdout, o, r.runs)
 	}
-	if st.otlp != nil {
-		failures = append(failures, reportSpans(stdout, st.otlp, requestsOf(runs, tracingName)+tracingProbes)...)
+	if r.st.otlp != nil {
+		failures = append(failures, reportSpans(stdout, r.st.otlp, requestsOf(r.runs, tracingName)+r.tracingProbes)...)
 	}
-	failures = append(failures, printChecks(stdout, o, targets, runs, calls, rss)...)
+	failures = append(failures, printChecks(stdout, o, r.targets, r.runs, r.idpCalls, rss)...)
 	return failures, nil
 }
 
