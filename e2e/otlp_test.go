@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"compress/gzip"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,6 +16,8 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tokengate/tokengate/internal/otlpbody"
 )
 
 // span is one exported span, with every attribute rendered as a string.
@@ -81,23 +81,7 @@ func (rc *otlpReceiver) read(r *http.Request) ([]byte, error) {
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
 		return nil, fmt.Errorf("%s %s; want POST /v1/traces", r.Method, r.URL.Path)
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-protobuf" {
-		return nil, fmt.Errorf("Content-Type %q; want application/x-protobuf", ct)
-	}
-	var body io.Reader = r.Body
-	switch ce := r.Header.Get("Content-Encoding"); ce {
-	case "":
-	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, fmt.Errorf("gzip body: %w", err)
-		}
-		defer zr.Close()
-		body = zr
-	default:
-		return nil, fmt.Errorf("Content-Encoding %q; want gzip or none", ce)
-	}
-	return io.ReadAll(io.LimitReader(body, 16<<20))
+	return otlpbody.Read(r, 16<<20)
 }
 
 // decodeSpans flattens an export request into spans.

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
-	"mime"
 	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/otlpbody"
 )
 
 // maxExportBytes bounds one export body after decompression. The batch span processor
@@ -62,7 +61,7 @@ func (o *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.exports.Add(1)
-	body, err := readExport(r)
+	body, err := otlpbody.Read(r, maxExportBytes)
 	o.bytes.Add(int64(len(body)))
 	var c spanCount
 	if err == nil {
@@ -79,37 +78,6 @@ func (o *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// An empty ExportTraceServiceResponse: full success.
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.WriteHeader(http.StatusOK)
-}
-
-// readExport reads an export's protobuf body, gunzipping it when the exporter compressed it
-// (OTEL_EXPORTER_OTLP_COMPRESSION=gzip; tokengate's exporter sends it uncompressed by default).
-func readExport(r *http.Request) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-protobuf" {
-			return nil, fmt.Errorf("header Content-Type %q; want application/x-protobuf", ct)
-		}
-	}
-	var body io.Reader = r.Body
-	switch enc := r.Header.Get("Content-Encoding"); enc {
-	case "", "identity":
-	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, fmt.Errorf("gzip body: %w", err)
-		}
-		defer zr.Close()
-		body = zr
-	default:
-		return nil, fmt.Errorf("header Content-Encoding %q; want gzip or none", enc)
-	}
-	data, err := io.ReadAll(io.LimitReader(body, maxExportBytes+1))
-	switch {
-	case err != nil:
-		return data, fmt.Errorf("read export body: %w", err)
-	case len(data) > maxExportBytes:
-		return data, errors.New("export body over 64 MiB")
-	}
-	return data, nil
 }
 
 func (o *otlpSink) stop() {
