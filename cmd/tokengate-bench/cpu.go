@@ -78,6 +78,7 @@ func medianCPU(o options, runs []measurement, conns int, name string) time.Durat
 	return median(cpus)
 }
 
+// findRun is the run of target name at one round and connection count.
 func findRun(runs []measurement, round, conns int, name string) (measurement, bool) {
 	for _, m := range runs {
 		if m.round == round && m.conns == conns && m.target == name {

@@ -78,12 +78,8 @@ func roundRatio(runs []measurement, round, conns int, name, base string) (rps, p
 }
 
 func find(runs []measurement, round, conns int, name string) (wrkResult, bool) {
-	for _, m := range runs {
-		if m.round == round && m.conns == conns && m.target == name {
-			return m.res, true
-		}
-	}
-	return wrkResult{}, false
+	m, ok := findRun(runs, round, conns, name)
+	return m.res, ok
 }
 
 // stats are the medians over rounds of one target at one connection count.
