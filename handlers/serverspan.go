@@ -32,7 +32,7 @@ func (s *server) traceServer() gin.HandlerFunc {
 		span := s.startServerSpan(c, route)
 		defer span.End()
 		c.Next()
-		s.endServerSpan(span, c, route)
+		s.endServerSpan(span, c, route, c.Writer.Status())
 	}
 }
 
@@ -53,8 +53,7 @@ func (s *server) startServerSpan(c *gin.Context, route string) trace.Span {
 // endServerSpan writes the attributes every server span has, and extra ones, in one call.
 // A 5xx answer is an error of the span; a 4xx is the client's (OpenTelemetry's HTTP
 // semantic conventions for server spans).
-func (s *server) endServerSpan(span trace.Span, c *gin.Context, route string, extra ...attribute.KeyValue) {
-	status := c.Writer.Status()
+func (s *server) endServerSpan(span trace.Span, c *gin.Context, route string, status int, extra ...attribute.KeyValue) {
 	buf := attrBuffers.Get().(*attrBuffer)
 	attrs := append(buf[:0],
 		semconv.HTTPRequestMethodKey.String(c.Request.Method),
@@ -71,11 +70,7 @@ func (s *server) endServerSpan(span trace.Span, c *gin.Context, route string, ex
 // endPanickedSpan ends the server span of a handler that panicked: the answer will be the
 // recovery middleware's 500.
 func (s *server) endPanickedSpan(span trace.Span, c *gin.Context) {
-	span.SetAttributes(
-		semconv.HTTPRequestMethodKey.String(c.Request.Method),
-		semconv.HTTPRouteKey.String(c.FullPath()),
-		semconv.HTTPResponseStatusCodeKey.Int(http.StatusInternalServerError))
-	span.SetStatus(codes.Error, "panic in handler")
+	s.endServerSpan(span, c, c.FullPath(), http.StatusInternalServerError)
 	span.End()
 }
 

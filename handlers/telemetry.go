@@ -63,7 +63,8 @@ func decisionOf(status int) telemetry.Decision {
 // observeAuth records the answer of one /auth request on the metrics and, when tracing is
 // on, on its server span.
 func (s *server) observeAuth(c *gin.Context, span trace.Span, notes authNotes, start time.Time) {
-	decision := decisionOf(c.Writer.Status())
+	status := c.Writer.Status()
+	decision := decisionOf(status)
 	s.Metrics.AuthRequest(c.Request.Context(), notes.profile, decision, time.Since(start))
 	if span == nil {
 		return
@@ -76,7 +77,7 @@ func (s *server) observeAuth(c *gin.Context, span trace.Span, notes authNotes, s
 	if notes.cache != "" {
 		attrs = append(attrs, attrCacheOutcome.String(notes.cache))
 	}
-	s.endServerSpan(span, c, c.FullPath(), attrs...)
+	s.endServerSpan(span, c, c.FullPath(), status, attrs...)
 }
 
 // The steps of /auth get child spans when there is something to see in them: a step that
