@@ -6,7 +6,7 @@ BIN       := bin/tokengate
 FUZZTIME  ?= 5s
 CONFIG    ?= deploy/config.example.yaml
 
-.PHONY: all build run demo test unit fuzz lint bench clean
+.PHONY: all build run demo test unit fuzz lint bench stress clean
 
 all: lint test build
 
@@ -64,6 +64,21 @@ bench:
 		else echo "wrk is missing: run 'sudo apt-get install -y wrk' and make bench again"; exit 1; fi; }
 	$(GO) run ./cmd/tokengate-bench $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/e2e$$')
+
+# Every concurrency test (shared flights, refresh locks, races between replicas), run
+# STRESS_COUNT times under the race detector. Not part of make test: run it before landing a
+# change to anything concurrent. A failure here is a race to find, never a retry to add.
+STRESS_COUNT ?= 500
+STRESS_TESTS := \
+	./session='^(TestGroups|TestTokenCache|TestShared|TestRedisStoreSharedRead|TestRedisStoreReadGivesUp)' \
+	./internal/devidp='^TestConcurrent' \
+	./cmd/tokengate='^(TestConcurrent|TestRedisConcurrent|TestServeReadiness)'
+stress:
+	@set -e; for t in $(STRESS_TESTS); do \
+		pkg=$${t%%=*}; run=$${t#*=}; \
+		echo "stress: $$pkg -run $$run -count $(STRESS_COUNT)"; \
+		$(GO) test -race -count=$(STRESS_COUNT) -timeout 60m -run "$$run" $$pkg; \
+	done
 
 clean:
 	rm -rf bin

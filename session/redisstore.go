@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 )
 
 // ErrStoreUnavailable means the session store (Redis) could not be reached in time. It is
@@ -56,6 +57,7 @@ type RedisStore struct {
 	opts    RedisOptions
 	keys    keyspace
 	local   *localSessions
+	reads   singleflight.Group // one Redis read per session id at a time
 }
 
 var _ SharedTokens = (*RedisStore)(nil)
@@ -140,10 +142,9 @@ func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
 	if cached != nil && fresh {
 		return cached, nil
 	}
-	sess, err := s.fetch(ctx, id)
+	sess, err := s.read(ctx, id)
 	switch {
 	case err == nil:
-		s.local.put(id, sess, now.Add(s.opts.CacheTTL))
 		return sess, nil
 	case errors.Is(err, ErrStoreUnavailable) && cached != nil:
 		// Redis is down: a session we saw alive is still served (ARCHITECTURE "Sessions
