@@ -6,49 +6,55 @@ BIN       := bin/tokengate
 FUZZTIME  ?= 5s
 CONFIG    ?= deploy/config.example.yaml
 
-.PHONY: all build run demo test unit fuzz lint bench stress clean
+.PHONY: help all build run demo test unit fuzz lint bench stress clean
 
 all: lint test build
 
-build:
+help: ## List the targets
+	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build bin/tokengate
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tokengate
 
-run: build
+run: build ## Build and serve with CONFIG (deploy/config.example.yaml)
 	$(BIN) serve --config $(CONFIG)
 
 # A development identity provider, tokengate and a sample dashboard on localhost.
-demo:
+demo: ## Development IdP, tokengate and a sample dashboard on localhost
 	$(GO) run ./cmd/tokengate demo
 
 # Unit, integration and end-to-end tests, then a short run of every fuzz target.
 # End-to-end tests skip with a reason when nginx/caddy/redis-server are missing, unless
 # E2E=required (as in CI), where a missing binary fails.
-test: unit manifests fuzz
+test: unit manifests fuzz ## Every test: unit, e2e, manifests and a short fuzz run
 
 # Render the Helm chart with helm and strictly decode every rendered and example manifest
 # (deploy/check is its own Go module, so k8s.io stays out of tokengate's). helm is installed
 # into bin/ on first use, which takes a few minutes once.
 HELM ?= $(CURDIR)/bin/helm
-manifests: $(HELM)
+manifests: $(HELM) ## Render the Helm chart and check every manifest
 	cd deploy/check && HELM=$(HELM) $(GO) test -count=1 ./...
 
 $(CURDIR)/bin/helm:
 	GOBIN=$(CURDIR)/bin $(GO) install helm.sh/helm/v3/cmd/helm@v3.22.0
 
 # e2e runs on its own with -v, so that a skip (nginx or caddy missing) prints its reason.
-unit:
+unit: ## Unit, integration and e2e tests under -race
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v '/e2e$$')
 	$(GO) test -race -count=1 -timeout 10m -v ./e2e
 
-fuzz:
+fuzz: ## Run each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./session
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSession$$' -fuzztime $(FUZZTIME) ./session
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./session
 	$(GO) test -run '^$$' -fuzz '^FuzzRedirectSafe$$' -fuzztime $(FUZZTIME) ./handlers
 	$(GO) test -run '^$$' -fuzz '^FuzzParseForward$$' -fuzztime $(FUZZTIME) ./handlers
 
-lint:
+# staticcheck is installed into bin/ on first use, pinned like helm.
+STATICCHECK ?= $(CURDIR)/bin/staticcheck
+lint: $(STATICCHECK) ## go vet, gofmt and staticcheck
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
@@ -58,7 +64,7 @@ lint:
 # BENCHFLAGS, e.g. make bench BENCHFLAGS='--sessions 10000' or BENCHFLAGS='--groups 200'.
 # wrk is a Debian package: installed here when running as root, else the command is printed.
 BENCHFLAGS ?=
-bench:
+bench: ## The /auth benchmark against a bare net/http baseline, then Go benchmarks
 	@command -v wrk >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
 		else echo "wrk is missing: run 'sudo apt-get install -y wrk' and make bench again"; exit 1; fi; }
@@ -73,12 +79,15 @@ STRESS_TESTS := \
 	./session='^(TestGroups|TestTokenCache|TestShared|TestRedisStoreSharedRead|TestRedisStoreReadGivesUp)' \
 	./internal/devidp='^TestConcurrent' \
 	./cmd/tokengate='^(TestConcurrent|TestRedisConcurrent|TestServeReadiness)'
-stress:
+stress: ## Every concurrency test STRESS_COUNT (500) times under -race
 	@set -e; for t in $(STRESS_TESTS); do \
 		pkg=$${t%%=*}; run=$${t#*=}; \
 		echo "stress: $$pkg -run $$run -count $(STRESS_COUNT)"; \
 		$(GO) test -race -count=$(STRESS_COUNT) -timeout 60m -run "$$run" $$pkg; \
 	done
 
-clean:
+$(CURDIR)/bin/staticcheck:
+	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+clean: ## Remove bin/
 	rm -rf bin
