@@ -65,5 +65,25 @@ bench:
 	$(GO) run ./cmd/tokengate-bench $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/e2e$$')
 
+# --- Traefik for the end-to-end tests ------------------------------------------------------
+# Traefik is not a Debian package and its module cannot be built from the Go module proxy, so
+# CI unpacks the v3.7.9 release binary into bin/ and checks its sha256. Idempotent: a verified
+# bin/traefik is kept. `make unit` unpacks it first whenever the archive is there; without it
+# the Traefik e2e tests skip (or fail with E2E=required).
+TRAEFIK_XZ     ?= ../shared/tools/traefik-v3.7.9-linux-amd64.xz
+TRAEFIK_SHA256 := 51c9631e11e5d96d67e8255d7551aa5bcbdeced194a4d01c2f0dff43d5f51355
+
+.PHONY: traefik
+traefik:
+	@if [ -x bin/traefik ] && echo "$(TRAEFIK_SHA256)  bin/traefik" | sha256sum -c --status -; then exit 0; fi; \
+	command -v xz >/dev/null 2>&1 || { echo "xz is missing: apt-get install xz-utils"; exit 1; }; \
+	mkdir -p bin && xz -dc "$(TRAEFIK_XZ)" > bin/traefik.tmp && \
+	if ! echo "$(TRAEFIK_SHA256)  bin/traefik.tmp" | sha256sum -c --status -; then \
+		rm -f bin/traefik.tmp; echo "$(TRAEFIK_XZ) does not unpack to the expected Traefik v3.7.9 (sha256 mismatch)"; exit 1; fi; \
+	chmod +x bin/traefik.tmp && mv bin/traefik.tmp bin/traefik && echo "unpacked Traefik v3.7.9 into bin/traefik"
+
+unit: $(if $(wildcard $(TRAEFIK_XZ)),traefik)
+# --- end Traefik -------------------------------------------------------------------------
+
 clean:
 	rm -rf bin
