@@ -27,6 +27,7 @@ func TestXHRWithoutSession(t *testing.T) {
 	}{
 		{proxy: "nginx", mode: "ingress-nginx", wantStatus: http.StatusFound},
 		{proxy: "caddy", mode: "caddy", wantStatus: http.StatusUnauthorized},
+		{proxy: "traefik", mode: "traefik", wantStatus: http.StatusUnauthorized},
 	} {
 		t.Run(tc.proxy, func(t *testing.T) {
 			t.Parallel()

@@ -22,6 +22,7 @@ func TestLargeToken(t *testing.T) {
 		{name: "nginx 16k", proxy: "nginx", mode: "ingress-nginx", buffer: "16k", wantStatus: http.StatusOK},
 		{name: "nginx 4k default", proxy: "nginx", mode: "ingress-nginx", buffer: "4k", wantStatus: http.StatusInternalServerError},
 		{name: "caddy", proxy: "caddy", mode: "caddy", wantStatus: http.StatusOK},
+		{name: "traefik", proxy: "traefik", mode: "traefik", wantStatus: http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -41,6 +41,8 @@ func TestRefreshStream(t *testing.T) {
 	}{
 		{proxy: "nginx", mode: "ingress-nginx", user: "alice", relaysCookie: true},
 		{proxy: "caddy", mode: "caddy", user: "alice", relaysCookie: false},
+		// Traefik relays the auth answer's cookies named in addAuthCookiesToResponse.
+		{proxy: "traefik", mode: "traefik", user: "alice", relaysCookie: true},
 		// The user with 200 groups has a session of two cookie chunks. Were /auth to answer a
 		// rotation with both chunks, the answer would exceed 16k with the token (nginx: "upstream
 		// sent too big header", 500), and with a larger buffer ingress-nginx would relay only

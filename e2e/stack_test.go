@@ -32,11 +32,12 @@ var proxies = []struct {
 }{
 	{name: "nginx", mode: "ingress-nginx"},
 	{name: "caddy", mode: "caddy"},
+	{name: "traefik", mode: "traefik"},
 }
 
 // stackOptions are what a scenario group varies.
 type stackOptions struct {
-	Proxy string // "nginx" or "caddy"
+	Proxy string // "nginx", "caddy" or "traefik"
 	Mode  string // forwardAuth.mode
 	// TokenLifetime is the lifetime of the provider's access tokens, default 1h.
 	TokenLifetime time.Duration
@@ -50,6 +51,8 @@ type stackOptions struct {
 	CacheTTL time.Duration
 	// Env is added to tokengate's environment (tokengateOptions.Env).
 	Env []string
+	// Traefik varies the documented Traefik configuration.
+	Traefik traefikOptions
 }
 
 // stack is one complete installation on 127.0.0.1: the identity provider, tokengate behind
@@ -104,6 +107,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 			{Host: "bare-" + headlamp, Upstream: s.dashboards[headlamp].Addr()},
 		}
 		s.port = startCaddy(t, s.dir, s.tap.Addr(), sites, s.ready)
+	case "traefik":
+		s.port = startTraefik(t, s.dir, s.tap.Addr(), s.traefikSites(), opts.Traefik, s.ready)
 	default:
 		t.Fatalf("unknown proxy %q", opts.Proxy)
 	}

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// traefikBin is where `make traefik` unpacks the Traefik v3.7.9 release binary, relative to
+// this package's directory (go test runs in it). Traefik is not a Debian package.
+const traefikBin = "../bin/traefik"
+
+// traefikSite is one dashboard host routed through the documented tokengate Middleware.
+type traefikSite struct {
+	Host     string // the host of the router's Host(`…`) rule
+	Upstream string // host:port of the dashboard
+}
+
+// traefikOptions vary the documented configuration, to show what a setting is for.
+type traefikOptions struct {
+	// TrustForwardHeader, when set, overrides the Middleware's trustForwardHeader.
+	TrustForwardHeader *bool
+}
+
+// startTraefik runs Traefik with the file provider on a free loopback port, serving TLS for
+// *.example.test, and returns the port once ready(port) succeeds. Its routers and its
+// tokengate Middleware are those of deploy/examples/headlamp-traefik (traefikDocs): the
+// documented forwardAuth block, verbatim but for the address, in front of every dashboard.
+func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o traefikOptions, ready func(port int) error) int {
+	t.Helper()
+	local, err := filepath.Abs(traefikBin)
+	mustf(t, err, "locate %s", traefikBin)
+	bin := requireTool(t, "traefik", local)
+	docs := loadTraefikDocs(t)
+	port := freePort(t)
+	forwardAuth := docs.forwardAuth("http://" + tokengate + "/auth")
+	if o.TrustForwardHeader != nil {
+		forwardAuth["trustForwardHeader"] = *o.TrustForwardHeader
+	}
+	dynamic := map[string]any{
+		"http": map[string]any{
+			"routers":     docs.routers(sites),
+			"middlewares": map[string]any{docs.Middleware: map[string]any{"forwardAuth": forwardAuth}},
+			"services":    traefikServices(tokengate, sites),
+		},
+		"tls": map[string]any{
+			"stores": map[string]any{"default": map[string]any{"defaultCertificate": map[string]any{
+				"certFile": testPKI.CertFile, "keyFile": testPKI.KeyFile,
+			}}},
+		},
+	}
+	// JSON is YAML, and Traefik's file provider reads .yaml.
+	dynFile := filepath.Join(dir, "traefik-dynamic.yaml")
+	var b []byte
+	b, err = json.MarshalIndent(dynamic, "", "  ")
+	mustf(t, err, "render Traefik dynamic configuration")
+	writeFile(t, dynFile, string(b), 0o644)
+
+	// Static configuration: one entry point on loopback with Traefik's default (untrusted)
+	// forwarded headers, no dashboard or API, and nothing phoning home.
+	cmd := exec.Command(bin,
+		"--global.checkNewVersion=false",
+		"--global.sendAnonymousUsage=false",
+		"--entryPoints."+docs.EntryPoint+".address="+hostPort(port),
+		"--providers.file.filename="+dynFile,
+		"--log.level=INFO",
+	)
+	cmd.Dir = dir
+	cmd.Env = withoutServiceEnv(cmd.Environ())
+	p := startProcess(t, "traefik", dir, cmd)
+	p.waitReady(t, func() error { return ready(port) })
+	return port
+}
+
+// traefikServices are the load balancers: tokengate (behind the tap) and each dashboard.
+func traefikServices(tokengate string, sites []traefikSite) map[string]any {
+	lb := func(addr string) map[string]any {
+		return map[string]any{"loadBalancer": map[string]any{"servers": []any{map[string]any{"url": "http://" + addr}}}}
+	}
+	services := map[string]any{"tokengate": lb(tokengate)}
+	for _, s := range sites {
+		services[traefikName(s.Host)] = lb(s.Upstream)
+	}
+	return services
+}
+
+// traefikName turns a host into a router or service name.
+func traefikName(host string) string { return strings.ReplaceAll(host, ".", "-") }
+
+// ptr returns a pointer to v, for optional settings.
+func ptr[T any](v T) *T { return &v }
+
+// traefikSites are the stack's two dashboards, each behind the documented Middleware.
+func (s *stack) traefikSites() []traefikSite {
+	return []traefikSite{
+		{Host: headlamp, Upstream: s.dashboards[headlamp].Addr()},
+		{Host: grafana, Upstream: s.dashboards[grafana].Addr()},
+	}
+}
