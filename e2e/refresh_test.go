@@ -3,6 +3,9 @@ package e2e
 import (
 	"math"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,10 +32,14 @@ func TestRefreshStream(t *testing.T) {
 	for _, tc := range []struct {
 		proxy, mode, user string
 		buffer            string // nginx proxy-buffer-size
-		// chunked: the session needs more than one cookie, so tokengate does not write a
-		// rotated refresh token from /auth (ingress-nginx would relay only the first chunk);
-		// the token cache keeps the newest one and Entra keeps the old one valid.
+		// chunked: the session needs more than one cookie, so behind ingress-nginx tokengate
+		// does not write a rotated refresh token from /auth (ingress-nginx would relay only
+		// the first chunk); the token cache keeps the newest one and Entra keeps the old one
+		// valid.
 		chunked bool
+		// wantChunks: the browser must hold the rotated session in chunks (Traefik relays
+		// every cookie addAuthCookiesToResponse names, so tokengate writes them all).
+		wantChunks bool
 		// relaysCookie: the proxy hands a 2xx auth answer's Set-Cookie to the browser.
 		// ingress-nginx does with auth-always-set-cookie. Caddy 2.6's forward_auth does
 		// not: copy_headers only copies onto the upstream request. The session keeps
@@ -49,6 +56,9 @@ func TestRefreshStream(t *testing.T) {
 		// the first Set-Cookie, leaving chunk 0 new and chunk 1 old (401 → sign-in). So the
 		// stream must stay 200 with no cookie written from /auth.
 		{proxy: "nginx", mode: "ingress-nginx", user: "many", buffer: "16k", chunked: true},
+		// Through Traefik the rotated chunked session reaches the browser whole: every chunk
+		// name is in the documented addAuthCookiesToResponse.
+		{proxy: "traefik", mode: "traefik", user: "many", relaysCookie: true, wantChunks: true},
 	} {
 		t.Run(tc.proxy+"/"+tc.user, func(t *testing.T) {
 			t.Parallel()
@@ -109,6 +119,9 @@ func TestRefreshStream(t *testing.T) {
 				return
 			}
 			checkRotation(t, s, b, before.RefreshToken.Reveal(), mark, browserGotCookie, tc.relaysCookie)
+			if got := sessionCookieNames(b); tc.wantChunks && (len(got) < 2 || got[0] != "_tokengate_0") {
+				t.Errorf("browser holds session cookies %q; want the rotated session in chunks _tokengate_0…", got)
+			}
 		})
 	}
 }
@@ -135,4 +148,16 @@ func checkRotation(t *testing.T, s *stack, b *browser.Browser, signInRT string, 
 	if !relays && (browserGotCookie != 0 || rotated) {
 		t.Errorf("browser got %d Set-Cookie, refresh token rotated = %v; this proxy was documented to drop them: update the test and the docs", browserGotCookie, rotated)
 	}
+}
+
+// sessionCookieNames lists the tokengate cookies the browser holds for the dashboards, sorted.
+func sessionCookieNames(b *browser.Browser) []string {
+	var names []string
+	for _, c := range b.Client.Jar.Cookies(&url.URL{Scheme: "https", Host: headlamp, Path: "/"}) {
+		if strings.HasPrefix(c.Name, "_tokengate") {
+			names = append(names, c.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
