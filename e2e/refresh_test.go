@@ -45,6 +45,7 @@ func TestRefreshStream(t *testing.T) {
 		// not: copy_headers only copies onto the upstream request. The session keeps
 		// working there because Entra (and devidp) do not revoke a redeemed refresh token.
 		relaysCookie bool
+		traefik      traefikOptions // varies the documented Traefik Middleware
 	}{
 		{proxy: "nginx", mode: "ingress-nginx", user: "alice", relaysCookie: true},
 		{proxy: "caddy", mode: "caddy", user: "alice", relaysCookie: false},
@@ -59,11 +60,20 @@ func TestRefreshStream(t *testing.T) {
 		// Through Traefik the rotated chunked session reaches the browser whole: every chunk
 		// name is in the documented addAuthCookiesToResponse.
 		{proxy: "traefik", mode: "traefik", user: "many", relaysCookie: true, wantChunks: true},
+		// Traefik matches addAuthCookiesToResponse names exactly: listing only the session
+		// cookie's name drops every chunk, so the chunked session is never rotated in the
+		// browser (it keeps working on the old refresh token, which Entra keeps valid).
+		{proxy: "traefik", mode: "traefik", user: "many", relaysCookie: false,
+			traefik: traefikOptions{AuthCookies: []string{"_tokengate"}}},
 	} {
-		t.Run(tc.proxy+"/"+tc.user, func(t *testing.T) {
+		name := tc.proxy + "/" + tc.user
+		if tc.traefik.AuthCookies != nil {
+			name += "/only " + strings.Join(tc.traefik.AuthCookies, ",")
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, stackOptions{Proxy: tc.proxy, Mode: tc.mode,
-				BufferSize: tc.buffer, TokenLifetime: lifetime, SafetyMargin: safetyMargin, RefreshAhead: refreshAhead})
+				Traefik: tc.traefik, BufferSize: tc.buffer, TokenLifetime: lifetime, SafetyMargin: safetyMargin, RefreshAhead: refreshAhead})
 			b := s.newBrowser()
 			s.signIn(b, https(headlamp, "/"), tc.user)
 			before, err := s.session(b)

@@ -22,6 +22,11 @@ type traefikSite struct {
 type traefikOptions struct {
 	// TrustForwardHeader, when set, overrides the Middleware's trustForwardHeader.
 	TrustForwardHeader *bool
+	// TrustedIPs is the entry point's forwardedHeaders.trustedIPs: the addresses (a cloud
+	// load balancer in front of Traefik) whose X-Forwarded-* headers the entry point keeps.
+	TrustedIPs []string
+	// AuthCookies, when set, overrides the Middleware's addAuthCookiesToResponse.
+	AuthCookies []string
 }
 
 // startTraefik runs Traefik with the file provider on a free loopback port, serving TLS for
@@ -38,6 +43,9 @@ func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o tr
 	forwardAuth := docs.forwardAuth("http://" + tokengate + "/auth")
 	if o.TrustForwardHeader != nil {
 		forwardAuth["trustForwardHeader"] = *o.TrustForwardHeader
+	}
+	if o.AuthCookies != nil {
+		forwardAuth["addAuthCookiesToResponse"] = o.AuthCookies
 	}
 	dynamic := map[string]any{
 		"http": map[string]any{
@@ -60,13 +68,18 @@ func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o tr
 
 	// Static configuration: one entry point on loopback with Traefik's default (untrusted)
 	// forwarded headers, no dashboard or API, and nothing phoning home.
-	cmd := exec.Command(bin,
+	entryPoint := "--entryPoints." + docs.EntryPoint
+	args := []string{
 		"--global.checkNewVersion=false",
 		"--global.sendAnonymousUsage=false",
-		"--entryPoints."+docs.EntryPoint+".address="+hostPort(port),
-		"--providers.file.filename="+dynFile,
+		entryPoint + ".address=" + hostPort(port),
+		"--providers.file.filename=" + dynFile,
 		"--log.level=INFO",
-	)
+	}
+	if len(o.TrustedIPs) > 0 {
+		args = append(args, entryPoint+".forwardedHeaders.trustedIPs="+strings.Join(o.TrustedIPs, ","))
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = withoutServiceEnv(cmd.Environ())
 	p := startProcess(t, "traefik", dir, cmd)
