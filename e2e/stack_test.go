@@ -22,7 +22,10 @@ const (
 	e2eClientSecret = "e2e-client-secret-5c1d"
 	// The dashboards' host names; the browser resolves every *.example.test to the proxy.
 	headlamp = "headlamp.example.test"
-	grafana  = "grafana.example.test"
+	// issuerPlaceholder in stackOptions.Dashboards names the provider's v1 issuer, which is
+	// known only once the provider runs (bearerPassThrough).
+	issuerPlaceholder = "$ACCESS_TOKEN_ISSUER"
+	grafana           = "grafana.example.test"
 )
 
 // Proxies under test, with the forwardAuth.mode an operator would set for each.
@@ -46,6 +49,7 @@ type stackOptions struct {
 	// BufferSize is the nginx proxy-buffer-size of the dashboards, default "16k".
 	BufferSize string
 	// Dashboards is the YAML of tokengate's dashboards key (profiles); "" for none.
+	// issuerPlaceholder in it becomes the provider's v1 (access token) issuer URL.
 	Dashboards string
 	// CacheTTL is forwardAuth.cacheTTL; with nginx it also turns the auth cache on.
 	CacheTTL time.Duration
@@ -80,7 +84,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	s.startProvider()
 	tgURL, cookieKey := startTokengate(t, s.dir, e2eClientSecret, tokengateOptions{
 		IssuerURL: s.idp.Issuer(), ClientID: e2eClientID, Mode: opts.Mode,
-		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: opts.Dashboards,
+		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: strings.ReplaceAll(opts.Dashboards, issuerPlaceholder, s.idp.AccessTokenIssuer()),
 		CacheTTL: opts.CacheTTL, Env: opts.Env,
 	})
 	codec, err := session.NewCodec([][]byte{cookieKey}, time.Now)
