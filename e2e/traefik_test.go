@@ -8,6 +8,12 @@ import (
 	"testing"
 )
 
+// Not yet covered: Traefik's kubernetescrd provider reading the example's Middleware and
+// IngressRoute from a real API server. When the suite gains a kube-apiserver, apply
+// deploy/examples/headlamp-traefik (after Traefik's CRDs in deploy/check/testdata/traefik-crds)
+// and start Traefik with --providers.kubernetescrd.endpoint pointing at it, instead of the
+// file provider's translation below.
+
 // traefikBin is where `make traefik` unpacks the Traefik v3.7.9 release binary, relative to
 // this package's directory (go test runs in it). Traefik is not a Debian package.
 const traefikBin = "../bin/traefik"
