@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,9 +42,12 @@ type traefikOptions struct {
 // documented forwardAuth block, verbatim but for the address, in front of every dashboard.
 func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o traefikOptions, ready func(port int) error) int {
 	t.Helper()
-	local, err := filepath.Abs(traefikBin)
+	// The pinned binary first: another traefik on PATH would test another version.
+	bin, err := filepath.Abs(traefikBin)
 	mustf(t, err, "locate %s", traefikBin)
-	bin := requireTool(t, "traefik", local)
+	if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
+		bin = requireTool(t, "traefik", bin)
+	}
 	docs := loadTraefikDocs(t)
 	port := freePort(t)
 	forwardAuth := docs.forwardAuth("http://" + tokengate + "/auth")
