@@ -50,31 +50,7 @@ func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o tr
 	}
 	docs := loadTraefikDocs(t)
 	port := freePort(t)
-	forwardAuth := docs.forwardAuth("http://" + tokengate + "/auth")
-	if o.TrustForwardHeader != nil {
-		forwardAuth["trustForwardHeader"] = *o.TrustForwardHeader
-	}
-	if o.AuthCookies != nil {
-		forwardAuth["addAuthCookiesToResponse"] = o.AuthCookies
-	}
-	dynamic := map[string]any{
-		"http": map[string]any{
-			"routers":     docs.routers(sites),
-			"middlewares": map[string]any{docs.Middleware: map[string]any{"forwardAuth": forwardAuth}},
-			"services":    traefikServices(tokengate, sites),
-		},
-		"tls": map[string]any{
-			"stores": map[string]any{"default": map[string]any{"defaultCertificate": map[string]any{
-				"certFile": testPKI.CertFile, "keyFile": testPKI.KeyFile,
-			}}},
-		},
-	}
-	// JSON is YAML, and Traefik's file provider reads .yaml.
-	dynFile := filepath.Join(dir, "traefik-dynamic.yaml")
-	var b []byte
-	b, err = json.MarshalIndent(dynamic, "", "  ")
-	mustf(t, err, "render Traefik dynamic configuration")
-	writeFile(t, dynFile, string(b), 0o644)
+	dynFile := writeTraefikDynamic(t, dir, docs, tokengate, sites, o)
 
 	// Static configuration: one entry point on loopback with Traefik's default (untrusted)
 	// forwarded headers, no dashboard or API, and nothing phoning home.
@@ -95,6 +71,38 @@ func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o tr
 	p := startProcess(t, "traefik", dir, cmd)
 	p.waitReady(t, func() error { return ready(port) })
 	return port
+}
+
+// writeTraefikDynamic writes the file provider's configuration into dir and returns its path:
+// the documented routers and Middleware (with o's variations), the services, and the test
+// certificate as the default one.
+func writeTraefikDynamic(t *testing.T, dir string, docs traefikDocs, tokengate string, sites []traefikSite, o traefikOptions) string {
+	t.Helper()
+	forwardAuth := docs.forwardAuth("http://" + tokengate + "/auth")
+	if o.TrustForwardHeader != nil {
+		forwardAuth["trustForwardHeader"] = *o.TrustForwardHeader
+	}
+	if o.AuthCookies != nil {
+		forwardAuth["addAuthCookiesToResponse"] = o.AuthCookies
+	}
+	dynamic := map[string]any{
+		"http": map[string]any{
+			"routers":     docs.routers(sites),
+			"middlewares": map[string]any{docs.Middleware: map[string]any{"forwardAuth": forwardAuth}},
+			"services":    traefikServices(tokengate, sites),
+		},
+		"tls": map[string]any{
+			"stores": map[string]any{"default": map[string]any{"defaultCertificate": map[string]any{
+				"certFile": testPKI.CertFile, "keyFile": testPKI.KeyFile,
+			}}},
+		},
+	}
+	b, err := json.MarshalIndent(dynamic, "", "  ")
+	mustf(t, err, "render Traefik dynamic configuration")
+	// JSON is YAML, and Traefik's file provider reads .yaml.
+	path := filepath.Join(dir, "traefik-dynamic.yaml")
+	writeFile(t, path, string(b), 0o644)
+	return path
 }
 
 // traefikServices are the load balancers: tokengate (behind the tap) and each dashboard.
