@@ -89,5 +89,26 @@ stress: ## Every concurrency test STRESS_COUNT (500) times under -race
 $(CURDIR)/bin/staticcheck:
 	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# --- Traefik for the end-to-end tests ------------------------------------------------------
+# Traefik is not a Debian package and its module cannot be built from the Go module proxy, so
+# `make traefik TRAEFIK_XZ=<traefik-v3.7.9-linux-amd64.xz>` unpacks the release binary into bin/
+# and checks its sha256 (.ci/run names the archive CI has). Idempotent: a verified
+# bin/traefik is kept. `make unit` unpacks it first when TRAEFIK_XZ is set; without it
+# the Traefik e2e tests skip (or fail with E2E=required).
+TRAEFIK_XZ     ?=
+TRAEFIK_SHA256 := 51c9631e11e5d96d67e8255d7551aa5bcbdeced194a4d01c2f0dff43d5f51355
+
+.PHONY: traefik
+traefik: ## Unpack and verify Traefik v3.7.9 from TRAEFIK_XZ into bin/
+	@if [ -x bin/traefik ] && echo "$(TRAEFIK_SHA256)  bin/traefik" | sha256sum -c --status -; then exit 0; fi; \
+	command -v xz >/dev/null 2>&1 || { echo "xz is missing: apt-get install xz-utils"; exit 1; }; \
+	mkdir -p bin && xz -dc "$(TRAEFIK_XZ)" > bin/traefik.tmp && \
+	if ! echo "$(TRAEFIK_SHA256)  bin/traefik.tmp" | sha256sum -c --status -; then \
+		rm -f bin/traefik.tmp; echo "$(TRAEFIK_XZ) does not unpack to the expected Traefik v3.7.9 (sha256 mismatch)"; exit 1; fi; \
+	chmod +x bin/traefik.tmp && mv bin/traefik.tmp bin/traefik && echo "unpacked Traefik v3.7.9 into bin/traefik"
+
+unit: $(if $(TRAEFIK_XZ),traefik)
+# --- end Traefik -------------------------------------------------------------------------
+
 clean: ## Remove bin/
 	rm -rf bin

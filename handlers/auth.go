@@ -61,6 +61,9 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 	if fwd.Navigation {
 		c.Set(navigationKey, true)
 	}
+	if fwd.Proxy == ProxyForwardAuth {
+		c.Set(relaysAllCookiesKey, true)
+	}
 	profile, ok := s.Dashboards.Match(fwd.Host)
 	if !ok {
 		s.fail(c, errorf(http.StatusForbidden, "no dashboard is configured for host "+fwd.Host, nil))
@@ -158,14 +161,19 @@ func tokenScope(p *dashboards.Profile) string {
 	return p.Scope
 }
 
-// keepRotated writes a rotated refresh token back into the cookie. ingress-nginx relays only
-// the first Set-Cookie of an auth answer, which is why the store keeps a session in one
-// cookie whenever it fits.
+// keepRotated writes a rotated refresh token back into the cookie.
 func (s *server) keepRotated(c *gin.Context, sess *session.Session, res session.Result) {
 	if newRT := res.Token.RefreshToken; !newRT.IsEmpty() && newRT != sess.RefreshToken {
 		s.saveRefreshToken(c, sess, newRT)
 	}
 }
+
+// relaysAllCookiesKey marks an /auth request from Traefik ForwardAuth or Caddy forward_auth.
+// Traefik hands the browser every Set-Cookie of a 2xx answer whose name is listed in
+// addAuthCookiesToResponse, chunks included, and Caddy hands it none, so a chunked session
+// arrives whole or not at all. ingress-nginx (auth-always-set-cookie) relays only the first
+// Set-Cookie: a chunked session would arrive half new, half old, and no longer open.
+const relaysAllCookiesKey = "tokengate.relaysAllCookies"
 
 // rotationSaver is a store that may decline to write a session from an /auth answer (the
 // cookie store, when the session needs more than one cookie).
@@ -175,11 +183,14 @@ type rotationSaver interface {
 
 var _ rotationSaver = (*session.CookieStore)(nil)
 
+// saveRefreshToken writes the session with its rotated refresh token from an /auth answer.
+// Behind ingress-nginx a session that needs several cookies is not written (SaveRotated):
+// Entra keeps the old refresh token valid and the token cache uses the newest one.
 func (s *server) saveRefreshToken(c *gin.Context, sess *session.Session, rt secret.String) {
 	updated := *sess
 	updated.RefreshToken = rt
 	var err error
-	if rs, ok := s.Sessions.(rotationSaver); ok {
+	if rs, ok := s.Sessions.(rotationSaver); ok && !c.GetBool(relaysAllCookiesKey) {
 		_, err = rs.SaveRotated(c.Writer, c.Request, &updated)
 	} else {
 		err = s.Sessions.Save(c.Writer, c.Request, &updated)
