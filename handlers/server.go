@@ -155,6 +155,8 @@ func New(d Deps) http.Handler {
 	r.HEAD(authRoute, s.auth)
 	r.GET(oauth2AuthRoute, s.auth)
 	r.HEAD(oauth2AuthRoute, s.auth)
+	r.GET("/", s.home) // home.go: the signed-out page, the default post-logout landing
+	r.HEAD("/", s.home)
 	r.GET("/oauth2/start", s.start)
 	r.GET("/oauth2/callback", s.callback)
 	r.GET("/oauth2/sign_out", s.signOut)
