@@ -23,6 +23,9 @@ type pendingSignIn struct {
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
 	Redirect string `json:"r"`
+	// Started orders the sign-ins in flight, so that a new one evicts the oldest
+	// (pending.go); unix nanoseconds.
+	Started int64 `json:"t"`
 }
 
 // stateLen is the length of a state: 32 random bytes in unpadded base64url.
@@ -35,6 +38,7 @@ func (s *server) start(c *gin.Context) {
 		Nonce:    randomToken(),
 		Verifier: oauth2.GenerateVerifier(),
 		Redirect: s.redirects.Safe(c.Query("rd")),
+		Started:  s.Now().UnixNano(),
 	}
 	authURL, err := s.IdP.AuthCodeURL(pending.State, pending.Nonce, pending.Verifier)
 	if err != nil {
@@ -52,6 +56,7 @@ func (s *server) start(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.evictPending(c.Writer, c.Request, len(name)+1+len(sealed)+2)
 	http.SetCookie(c.Writer, s.csrfCookie(name, sealed, int(s.Config.Session.SignInTimeout.Seconds())))
 	setPageHeaders(c.Writer.Header())
 	c.Redirect(http.StatusFound, authURL)
