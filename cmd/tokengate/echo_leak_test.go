@@ -30,7 +30,10 @@ func TestProviderEchoNeverLeaks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tap := &tokenTap{}
-			h, exp := newTracedHarness(t, func(c *config.Config) { c.Provider.ClientAuthMethod = tc.method }, tap)
+			h, exp := newTracedHarness(t, func(c *config.Config) {
+				c.Provider.ClientAuthMethod = tc.method
+				c.Metrics.InsecureServeOnListen = true
+			}, tap)
 			h.signIn("alice")
 			if _, err := h.browser.Navigate(h.auth.URL + "/oauth2/sign_out"); err != nil {
 				t.Fatal(err)
