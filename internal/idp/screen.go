@@ -64,9 +64,12 @@ func aadstsOf(codes []int, description string) int {
 // or contains one of sent, the values of the request that failed: when unsure, say nothing.
 // The caller still escapes it (html/template does).
 func PublicDescription(description string, sent ...string) string {
-	s, _, _ := strings.Cut(description, "\n")
-	s = strings.TrimSpace(strings.TrimSuffix(s, "\r"))
-	if s == "" || !utf8.ValidString(s) || looksLikeCredential(s) {
+	s := description
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSpace(s)
+	if s == "" || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) || looksLikeCredential(s) {
 		return ""
 	}
 	for _, v := range sent {

@@ -54,3 +54,29 @@ func TestProviderErrorTextCarriesOnlyIDs(t *testing.T) {
 		t.Errorf("Error() = %q; want malformed codes replaced", got)
 	}
 }
+
+// Whatever a provider writes, PublicDescription returns nothing, or one short line of its
+// text that quotes no sent value and holds no form encoding.
+func FuzzPublicDescription(f *testing.F) {
+	for _, seed := range []string{
+		"AADSTS65004: User declined to consent.\r\nTrace ID: 1",
+		"grant_type=refresh_token&refresh_token=0.AXoA",
+		"token eyJhbGciOiJSUzI1NiJ9.e30.sig",
+		strings.Repeat("é", 300),
+	} {
+		f.Add(seed, "sent-value-1")
+	}
+	f.Fuzz(func(t *testing.T, in, sent string) {
+		got := PublicDescription(in, sent)
+		if got == "" {
+			return
+		}
+		if strings.ContainsAny(got, "\r\n=&") || len(got) > maxPublicText+len("…") ||
+			(len(sent) >= 6 && strings.Contains(got, sent)) {
+			t.Fatalf("PublicDescription(%q, %q) = %q", in, sent, got)
+		}
+		if !strings.HasPrefix(in, strings.TrimSuffix(got, "…")) && !strings.Contains(in, strings.TrimSuffix(got, "…")) {
+			t.Fatalf("PublicDescription(%q) = %q: not the provider's text", in, got)
+		}
+	})
+}
