@@ -67,3 +67,10 @@ bench:
 
 clean:
 	rm -rf bin
+
+# --- provider error screen: fuzzed with the other targets by make fuzz ---
+.PHONY: fuzz-screen
+fuzz: fuzz-screen
+fuzz-screen:
+	$(GO) test -run '^$$' -fuzz '^FuzzPublicDescription$$' -fuzztime $(FUZZTIME) ./internal/idp
+# --- end provider error screen ---
