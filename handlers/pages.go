@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -62,13 +61,6 @@ var errorPage = template.Must(template.New("error").Funcs(template.FuncMap{"sent
 {{if .Retry}}<p><a class="button" href="{{.Retry}}">Sign in again</a></p>{{end}}
 <p><small>tokengate</small></p></body></html>
 `))
-
-// firstLineOf keeps the first line of a provider's error description ("AADSTS65004: User
-// declined to consent …") and drops the trace ids and timestamps that follow.
-func firstLineOf(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return strings.TrimSpace(strings.TrimSuffix(s, "\r"))
-}
 
 // truncate bounds text that came from outside before it reaches a page or a log.
 func truncate(s string, n int) string {
