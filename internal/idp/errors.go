@@ -55,12 +55,13 @@ func (e *ProviderError) Unwrap() error { return e.kind }
 
 // tokenErrorBody is a token endpoint's JSON error answer, with Entra's additions.
 type tokenErrorBody struct {
-	Error         string `json:"error"`
-	Description   string `json:"error_description"`
-	SubError      string `json:"suberror"`
-	Codes         []int  `json:"error_codes"`
-	TraceID       string `json:"trace_id"`
-	CorrelationID string `json:"correlation_id"`
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	SubError    string `json:"suberror"`
+	// Codes is kept raw: a provider's odd error_codes must not cost us its error code.
+	Codes         json.RawMessage `json:"error_codes"`
+	TraceID       string          `json:"trace_id"`
+	CorrelationID string          `json:"correlation_id"`
 }
 
 // newProviderError classifies a token-endpoint error answer. sent are the values of the

@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"unicode"
@@ -45,8 +46,9 @@ func errorID(id string) string {
 
 // aadstsOf returns Entra's error number: the first of error_codes, else the one a
 // description starts with, else 0.
-func aadstsOf(codes []int, description string) int {
-	if len(codes) > 0 && codes[0] > 0 && codes[0] < 1e8 {
+func aadstsOf(raw json.RawMessage, description string) int {
+	var codes []int
+	if json.Unmarshal(raw, &codes) == nil && len(codes) > 0 && codes[0] > 0 && codes[0] < 1e8 {
 		return codes[0]
 	}
 	n := 0

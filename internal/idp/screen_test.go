@@ -1,6 +1,8 @@
 package idp
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -38,7 +40,7 @@ func TestPublicDescription(t *testing.T) {
 func TestProviderErrorTextCarriesOnlyIDs(t *testing.T) {
 	const guid = "0b7c6c1e-5d1a-4f7e-9a39-2d2b8f6e1a11"
 	e := newProviderError(400, tokenErrorBody{
-		Error: "invalid_grant", SubError: "bad_token", Codes: []int{70008},
+		Error: "invalid_grant", SubError: "bad_token", Codes: json.RawMessage(`[70008]`),
 		Description: "AADSTS70008: The provided authorization code or refresh token has expired.",
 		TraceID:     guid, CorrelationID: "refresh_token=leak",
 	})
@@ -52,6 +54,13 @@ func TestProviderErrorTextCarriesOnlyIDs(t *testing.T) {
 	odd := newProviderError(400, tokenErrorBody{Error: "client_secret=abc", SubError: "Bearer x"})
 	if got := odd.Error(); strings.Contains(got, "abc") || strings.Contains(got, "Bearer") {
 		t.Errorf("Error() = %q; want malformed codes replaced", got)
+	}
+	var b tokenErrorBody
+	if err := json.Unmarshal([]byte(`{"error":"invalid_grant","error_codes":["x"],"error_description":"AADSTS50173: revoked"}`), &b); err != nil {
+		t.Fatalf("odd error_codes: %v; want the body still read", err)
+	}
+	if e := newProviderError(400, b); !errors.Is(e, ErrInvalidGrant) || e.AADSTS != 50173 {
+		t.Errorf("odd error_codes: %v, AADSTS %d; want invalid_grant AADSTS50173 from the description", e, e.AADSTS)
 	}
 }
 
