@@ -293,6 +293,24 @@ func TestCallbackRefusesBeforeCallingProvider(t *testing.T) {
 		strings.Contains(body, "Trace ID") || !strings.Contains(body, "Sign in again") {
 		t.Errorf("own sign-in refused = %d %s; want 403 with the escaped first line and a sign-in link", page.Status, body)
 	}
+
+	// A code the provider refuses: its screened description on this browser's page only.
+	start, err = h.browser.Fetch(http.MethodGet, h.auth.URL+"/oauth2/start?rd=/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorize, _ = url.Parse(start.Header.Get("Location"))
+	page, err = h.browser.Navigate(h.auth.URL + "/oauth2/callback?code=bogus-code-value&state=" + authorize.Query().Get("state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = string(page.Body)
+	if page.Status != http.StatusBadRequest || !strings.Contains(body, "AADSTS70000: The provided value for the &#39;code&#39; parameter is not valid.") {
+		t.Errorf("refused code = %d %s; want 400 with the provider's AADSTS70000 line", page.Status, body)
+	}
+	if logs := h.logs.String(); strings.Contains(logs, "parameter is not valid") || !strings.Contains(logs, "AADSTS70000") {
+		t.Errorf("logs hold the provider's description, or not its AADSTS number:\n%s", logs)
+	}
 }
 
 func TestUserinfoNeverShowsTokens(t *testing.T) {
