@@ -112,3 +112,10 @@ unit: $(if $(TRAEFIK_XZ),traefik)
 
 clean: ## Remove bin/
 	rm -rf bin
+
+# --- provider error screen: fuzzed with the other targets by make fuzz ---
+.PHONY: fuzz-screen
+fuzz: fuzz-screen
+fuzz-screen:
+	$(GO) test -run '^$$' -fuzz '^FuzzPublicDescription$$' -fuzztime $(FUZZTIME) ./internal/idp
+# --- end provider error screen ---

@@ -104,8 +104,9 @@ type Deps struct {
 	// Tracing traces requests and the steps of /auth when it is enabled; nil or disabled
 	// installs no tracing middleware at all.
 	Tracing *telemetry.Tracing
-	// Metrics counts /auth decisions, token cache outcomes, sign-ins and sign-outs, and is
-	// served at /metrics unless metrics.listen names a listener of its own. Nil: no metrics.
+	// Metrics counts /auth decisions, token cache outcomes, sign-ins and sign-outs; it is
+	// served at /metrics here only with metrics.insecureServeOnListen (else on
+	// metrics.listen, by cmd/tokengate). Nil: no metrics.
 	Metrics *telemetry.Metrics
 }
 
@@ -155,6 +156,8 @@ func New(d Deps) http.Handler {
 	r.HEAD(authRoute, s.auth)
 	r.GET(oauth2AuthRoute, s.auth)
 	r.HEAD(oauth2AuthRoute, s.auth)
+	r.GET("/", s.home) // home.go: the signed-out page, the default post-logout landing
+	r.HEAD("/", s.home)
 	r.GET("/oauth2/start", s.start)
 	r.GET("/oauth2/callback", s.callback)
 	r.GET("/oauth2/sign_out", s.signOut)
@@ -164,7 +167,8 @@ func New(d Deps) http.Handler {
 	r.GET(debugPath, s.debug) // debug.go: 404 unless debug.enabled
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	if d.Metrics != nil && d.Config.Metrics.Listen == "" {
+	// The ingress routes this listener: /metrics is here only when the operator says so.
+	if d.Metrics != nil && d.Config.Metrics.InsecureServeOnListen {
 		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
 	}
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errorf(http.StatusNotFound, "no such endpoint", nil)) })

@@ -138,7 +138,7 @@ func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOption
 		Clients: []devidp.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs:           []string{h.auth.URL + "/oauth2/callback"},
-			PostLogoutRedirectURIs: []string{h.dashboard.URL + "/"},
+			PostLogoutRedirectURIs: []string{h.dashboard.URL + "/", h.auth.URL + "/"},
 		}},
 	})
 	if err != nil {

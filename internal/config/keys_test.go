@@ -56,6 +56,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "log.level", Env: "TOKENGATE_LOG_LEVEL"},
 		{Path: "log.format", Env: "TOKENGATE_LOG_FORMAT"},
 		{Path: "metrics.listen", Env: "TOKENGATE_METRICS_LISTEN"},
+		{Path: "metrics.insecureServeOnListen", Env: "TOKENGATE_METRICS_INSECURE_SERVE_ON_LISTEN"},
 		{Path: "tracing.stepSpans", Env: "TOKENGATE_TRACING_STEP_SPANS"},
 		{Path: "debug.enabled", Env: "TOKENGATE_DEBUG_ENABLED"},
 		{Path: "dashboards", Env: "TOKENGATE_DASHBOARDS"},

@@ -249,9 +249,14 @@ type Log struct {
 
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
-	// Listen is the address of a separate listener for /metrics, e.g. ":9090". Empty (the
-	// default) serves /metrics on the main listener, where the ingress may expose it.
+	// Listen is the address of a separate listener for /metrics, e.g. ":9090": the only
+	// place /metrics is served by default. Empty: /metrics is not served at all, unless
+	// InsecureServeOnListen.
 	Listen string `yaml:"listen"`
+	// InsecureServeOnListen serves /metrics on the main listener, which the ingress routes:
+	// anyone who reaches the auth host then reads the metrics (user counts, dashboard
+	// names, trace ids). Off by default; for installs that cannot open a second port.
+	InsecureServeOnListen bool `yaml:"insecureServeOnListen"`
 }
 
 // Tracing shapes the traces of /auth. Whether and where traces go is the standard OTEL_*

@@ -173,11 +173,14 @@ func (c *Config) validateMetrics(ps *problems) {
 	if l == "" {
 		return
 	}
+	if c.Metrics.InsecureServeOnListen {
+		ps.add("metrics.insecureServeOnListen", "true with metrics.listen %q set; choose one place for /metrics", l)
+	}
 	if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
-		ps.add("metrics.listen", "%q is not host:port; want e.g. :9090, or empty to serve /metrics on listen", l)
+		ps.add("metrics.listen", "%q is not host:port; want e.g. :9090", l)
 		return
 	}
 	if l == c.Listen {
-		ps.add("metrics.listen", "%q is also listen; leave metrics.listen empty to serve /metrics there", l)
+		ps.add("metrics.listen", "%q is also listen; /metrics needs a listener the ingress does not route", l)
 	}
 }

@@ -119,7 +119,10 @@ func TestValidate(t *testing.T) {
 		{name: "step spans bad", mutate: func(c *Config) { c.Tracing.StepSpans = "sometimes" }, key: "tracing.stepSpans"},
 		{name: "metrics listener", mutate: func(c *Config) { c.Metrics.Listen = ":9090" }},
 		{name: "metrics listener bad", mutate: func(c *Config) { c.Metrics.Listen = "9090" }, key: "metrics.listen", parts: []string{"host:port"}},
-		{name: "metrics listener is listen", mutate: func(c *Config) { c.Metrics.Listen = c.Listen }, key: "metrics.listen", parts: []string{"leave metrics.listen empty"}},
+		{name: "metrics listener is listen", mutate: func(c *Config) { c.Metrics.Listen = c.Listen }, key: "metrics.listen", parts: []string{"the ingress does not route"}},
+		{name: "metrics on the main listener", mutate: func(c *Config) { c.Metrics.InsecureServeOnListen = true }},
+		{name: "metrics in two places", mutate: func(c *Config) { c.Metrics.Listen = ":9090"; c.Metrics.InsecureServeOnListen = true },
+			key: "metrics.insecureServeOnListen", parts: []string{"choose one"}},
 		{name: "graph url http", mutate: func(c *Config) { c.Provider.GraphURL = "http://graph.example.com" }, key: "provider.graphURL"},
 
 		{name: "dashboards good", mutate: func(c *Config) { c.Dashboards = goodDashboards() }},

@@ -32,8 +32,12 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	grantType := form.Get("grant_type")
 	p.mu.Lock()
 	p.tokenCalls[grantType]++
-	down := p.unavailable
+	down, echo := p.unavailable, p.echo
 	p.mu.Unlock()
+	if echo != EchoOff {
+		writeEcho(w, echo, false, echoRequest(r, form))
+		return
+	}
 	if down {
 		p.writeError(w, r, &entraError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
 			aadsts: 90033, text: "A transient error has occurred. Please try again."})

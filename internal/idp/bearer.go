@@ -101,7 +101,7 @@ func (v *BearerVerifier) Verify(ctx context.Context, raw string) (Identity, erro
 	case ctx.Err() != nil:
 		return Identity{}, fmt.Errorf("verify bearer token of %s: %w", iss.issuer, ctx.Err())
 	default:
-		return Identity{}, fmt.Errorf("%w: %v", ErrBearerRejected, err)
+		return Identity{}, fmt.Errorf("%w: %s", ErrBearerRejected, libraryError(err))
 	}
 	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(iss.audiences, a) }) {
 		return Identity{}, fmt.Errorf("%w: audience %.200q is not accepted for issuer %s", ErrBearerRejected, tok.Audience, iss.issuer)
@@ -127,12 +127,12 @@ func (b *bearerIssuer) verifierFor(ctx context.Context, v *BearerVerifier) (*oid
 	}
 	jwksURL := b.jwksURL
 	if jwksURL == "" {
-		provider, err := oidc.NewProvider(oidc.ClientContext(ctx, v.http), b.issuer)
+		provider, err := oidc.NewProvider(oidc.ClientContext(ctx, quietClient(v.http)), b.issuer)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("discover bearer issuer %s: %w", b.issuer, ctx.Err())
 			}
-			return nil, fmt.Errorf("discover bearer issuer %s: %w: %v", b.issuer, ErrUnavailable, redactURLError(err))
+			return nil, fmt.Errorf("discover bearer issuer %s: %w: %s", b.issuer, ErrUnavailable, libraryError(err))
 		}
 		var meta struct {
 			JWKSURI string `json:"jwks_uri"`

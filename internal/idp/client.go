@@ -91,10 +91,14 @@ func New(cfg Config) (*Client, error) {
 
 // Discover loads the provider's metadata. Call it until it succeeds; it is cheap to repeat.
 func (c *Client) Discover(ctx context.Context) error {
-	ctx = oidcContext(ctx, c.cfg.HTTPClient)
+	// The key set keeps this client for its later fetches: both go through quietTransport.
+	ctx = oidcContext(ctx, quietClient(c.cfg.HTTPClient))
 	provider, err := oidc.NewProvider(ctx, c.cfg.IssuerURL)
 	if err != nil {
-		return fmt.Errorf("discover issuer %s: %w", c.cfg.IssuerURL, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("discover issuer %s: %w", c.cfg.IssuerURL, ctx.Err())
+		}
+		return fmt.Errorf("discover issuer %s: %s", c.cfg.IssuerURL, libraryError(err))
 	}
 	var meta struct {
 		EndSession string `json:"end_session_endpoint"`
@@ -184,7 +188,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 		// Entra wants one resource per /token call; name it explicitly (ENTRA.md).
 		oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.SignInScopes, " ")))...)
 	if err != nil {
-		return nil, fmt.Errorf("redeem authorization code: %w", classify(err))
+		return nil, fmt.Errorf("redeem authorization code: %w", classify(err, code, verifier, d.oauth.ClientSecret))
 	}
 	if !isB64Token(tok.AccessToken) {
 		return nil, fmt.Errorf("redeem authorization code: %w: the access_token is not RFC 6750 b64token text", ErrUnavailable)
@@ -195,7 +199,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 	}
 	idToken, err := d.verifier.Verify(ctx, rawID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
+		return nil, fmt.Errorf("%w: %s", ErrVerification, libraryError(err))
 	}
 	var idClaims tokenClaims
 	if err := idToken.Claims(&idClaims); err != nil {

@@ -65,7 +65,7 @@ func (c *Client) refreshIDToken(ctx context.Context, d *discovery, refreshToken 
 	}
 	idToken, err := d.verifier.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
 	if err != nil {
-		return Token{}, fmt.Errorf("refresh for the id_token: %w: %v", ErrVerification, err)
+		return Token{}, fmt.Errorf("refresh for the id_token: %w: %s", ErrVerification, libraryError(err))
 	}
 	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: idToken.Expiry}, nil
 }
@@ -86,13 +86,9 @@ func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (
 		return Token{}, fmt.Errorf("%w: read token response: %v", ErrUnavailable, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-			SubError    string `json:"suberror"`
-		}
+		var e tokenErrorBody
 		_ = json.Unmarshal(body, &e) // a non-JSON error page still has a status to classify
-		return Token{}, newProviderError(resp.StatusCode, e.Error, e.SubError, e.Description)
+		return Token{}, newProviderError(resp.StatusCode, e, sentValues(req, form)...)
 	}
 	return c.parseTokenResponse(body)
 }
@@ -166,13 +162,17 @@ func (c *Client) expiryAfter(raw json.RawMessage) time.Time {
 	return c.cfg.Now().Add(time.Duration(secs) * time.Second)
 }
 
-// subErrorOf reads Entra's "suberror" from an error body; oauth2.RetrieveError drops it.
-func subErrorOf(body []byte) string {
-	var e struct {
-		SubError string `json:"suberror"`
+// sentValues lists the credentials a token request carried, for the description screen: the
+// credential form values and the Basic password.
+func sentValues(req *http.Request, form url.Values) []string {
+	var out []string
+	for _, k := range []string{"refresh_token", "code", "code_verifier", "client_secret", "client_assertion"} {
+		out = append(out, form[k]...)
 	}
-	_ = json.Unmarshal(body, &e) // no suberror in a non-JSON body
-	return e.SubError
+	if _, pass, ok := req.BasicAuth(); ok {
+		out = append(out, pass)
+	}
+	return out
 }
 
 // isB64Token reports whether s has RFC 6750 §2.1 b64token syntax, the only tokens tokengate

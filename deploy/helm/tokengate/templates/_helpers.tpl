@@ -91,6 +91,9 @@ readable by anyone who may read ConfigMaps in the namespace.
 {{- $_ := set $cfg "listen" (printf ":%d" (int .Values.containerPort)) }}
 {{- if gt (int .Values.metricsPort) 0 }}
 {{- $_ := set $cfg "metrics" (dict "listen" (printf ":%d" (int .Values.metricsPort))) }}
+{{- else }}
+{{- /* metricsPort 0 asks for /metrics on the http port, which the Ingress routes. */}}
+{{- $_ := set $cfg "metrics" (dict "insecureServeOnListen" true) }}
 {{- end }}
 {{- $provider := default dict $cfg.provider }}
 {{- if .Values.workloadIdentity.enabled }}
