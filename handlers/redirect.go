@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/identity"
 )
 
 // redirectMaxLen bounds rd= values; a longer target is refused rather than truncated.
@@ -27,7 +29,7 @@ type RedirectPolicy struct {
 func NewRedirectPolicy(allowedDomains []string) RedirectPolicy {
 	var p RedirectPolicy
 	for _, d := range allowedDomains {
-		d = strings.ToLower(strings.TrimSpace(d))
+		d = identity.ASCIILower(strings.TrimSpace(d))
 		if suffix, ok := strings.CutPrefix(d, "."); ok {
 			if _, err := netip.ParseAddr(suffix); err != nil && forwardValidHostname(suffix) {
 				p.suffixes = append(p.suffixes, d)
@@ -133,7 +135,7 @@ func redirectRemoveDots(path string) string {
 // parsers read differently are all refused.
 func (p RedirectPolicy) redirectAbsoluteOK(target string) bool {
 	scheme, rest, ok := strings.Cut(target, "://")
-	scheme = strings.ToLower(scheme)
+	scheme = identity.ASCIILower(scheme)
 	if !ok || (scheme != "https" && scheme != "http") {
 		return false
 	}

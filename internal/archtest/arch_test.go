@@ -43,13 +43,14 @@ func TestImportRules(t *testing.T) {
 	// forbidden lists, per package (prefix match on the path below the module, or a full
 	// import path for third-party and standard packages), what it must not import directly.
 	forbidden := map[string][]string{
-		"session":          {"github.com/gin-gonic/gin", module + "/handlers", module + "/dashboards", module + "/cmd"},
-		"dashboards":       {"github.com/gin-gonic/gin", module + "/handlers", module + "/session", "net", "net/http", "os", "io/ioutil", "os/exec", "database/sql"},
-		"internal/idp":     {"github.com/gin-gonic/gin", module + "/handlers", module + "/session", module + "/dashboards"},
-		"internal/config":  {module + "/handlers", module + "/session", module + "/dashboards", module + "/internal/idp"},
-		"internal/secret":  {module + "/"},
-		"internal/devidp":  {"github.com/gin-gonic/gin", module + "/handlers", module + "/session", module + "/internal/idp"},
-		"internal/browser": {module + "/"},
+		"session":           {"github.com/gin-gonic/gin", module + "/handlers", module + "/dashboards", module + "/cmd"},
+		"dashboards":        {"github.com/gin-gonic/gin", module + "/handlers", module + "/session", "net", "net/http", "os", "io/ioutil", "os/exec", "database/sql"},
+		"internal/idp":      {"github.com/gin-gonic/gin", module + "/handlers", module + "/session", module + "/dashboards"},
+		"internal/config":   {module + "/handlers", module + "/session", module + "/dashboards", module + "/internal/idp"},
+		"internal/secret":   {module + "/"},
+		"internal/identity": {module + "/"},
+		"internal/devidp":   {"github.com/gin-gonic/gin", module + "/handlers", module + "/session", module + "/internal/idp"},
+		"internal/browser":  {module + "/"},
 	}
 	for path, imports := range pkgs {
 		for _, imp := range imports {

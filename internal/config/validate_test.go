@@ -166,6 +166,30 @@ func TestValidate(t *testing.T) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].AllowedEmailDomains = []string{"exa mple.com"}
 		}, key: "dashboards[0].allowedEmailDomains[0]"},
+		{name: "email domain with a trailing dot", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"example.com."}
+		}, key: "dashboards[0].allowedEmailDomains[0]", parts: []string{"ends with a dot"}},
+		{name: "single-label email domain", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"example"}
+		}, key: "dashboards[0].allowedEmailDomains[0]", parts: []string{"two labels"}},
+		{name: "idn email domain", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"bücher.de", "@xn--bcher-kva.de"}
+		}},
+		{name: "allowed user with two @", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedUsers = []string{"alice@example.com", "a@evil.com@example.com"}
+		}, key: "dashboards[0].allowedUsers[1]", parts: []string{"more than one @"}},
+		{name: "empty allowed user", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedUsers = []string{""}
+		}, key: "dashboards[0].allowedUsers[0]", parts: []string{"empty"}},
+		{name: "allowed group with a space", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedGroups = []string{" g-admins"}
+		}, key: "dashboards[0].allowedGroups[0]", parts: []string{"spaces"}},
 		{name: "pass-through without audience", mutate: func(c *Config) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].BearerPassThrough = []BearerIssuer{{IssuerURL: "https://sts.windows.net/t/"}}
