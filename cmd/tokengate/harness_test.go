@@ -147,7 +147,7 @@ func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOption
 	h.idp = provider
 	idpSrv.Config.Handler = provider.Handler()
 
-	cfg := testConfig(h.auth.URL, provider)
+	cfg := testConfig(h.auth.URL, h.dashboard.URL, provider)
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -274,11 +274,12 @@ func (h *harness) credentialsIn(answer *browser.Page) []string {
 }
 
 // testConfig is the configuration every in-process test starts from: tokengate at publicURL
-// signing in at the development provider p, one fixed cookie key, both header families.
-func testConfig(publicURL string, p *devidp.Provider) config.Config {
+// signing in at the development provider p, redirects allowed to the dashboard at
+// dashboardURL (its port too), one fixed cookie key, both header families.
+func testConfig(publicURL, dashboardURL string, p *devidp.Provider) config.Config {
 	cfg := config.Defaults()
 	cfg.PublicURL = publicURL
-	cfg.AllowedRedirectDomains = []string{"127.0.0.1"}
+	cfg.AllowedRedirectDomains = []string{strings.TrimPrefix(dashboardURL, "https://")}
 	cfg.Provider.IssuerURL = p.Issuer()
 	cfg.Provider.ClientID = testClientID
 	cfg.Provider.ClientSecret = secret.String(testClientSecret)
