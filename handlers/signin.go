@@ -57,12 +57,21 @@ func (s *server) start(c *gin.Context) {
 	c.Redirect(http.StatusFound, authURL)
 }
 
-// callback completes a sign-in: GET /oauth2/callback?code=…&state=…. The state is checked
-// against this browser's CSRF cookie before the code is redeemed, so a login-CSRF attempt
-// costs no call to the identity provider.
+// callback completes a sign-in: GET /oauth2/callback?code=…&state=…[&iss=…]. The state is
+// checked against this browser's CSRF cookie, and iss (RFC 9207) against the configured
+// issuer when the provider sends it, before the code is redeemed, so neither a login-CSRF
+// attempt nor a mixed-up response costs a call to the identity provider.
 func (s *server) callback(c *gin.Context) {
 	state := c.Query("state")
 	pending, err := s.openPending(c, state)
+	if iss, sent := c.GetQuery("iss"); sent && iss != s.Config.Provider.IssuerURL {
+		// RFC 9207 §2.4: a response naming another issuer is a mix-up attack (or a
+		// misconfiguration); its code, or its error, belongs to that issuer. Providers that
+		// do not send iss (Entra ID today) are unaffected.
+		s.fail(c, withRetry(errorf(http.StatusBadRequest,
+			"the sign-in response names another identity provider (its iss parameter is not the configured issuer); start again", nil), s.retryLink(pending)))
+		return
+	}
 	if idpErr := c.Query("error"); idpErr != "" {
 		s.fail(c, providerRefusal(idpErr, c.Query("error_description"), s.retryLink(pending)))
 		return
