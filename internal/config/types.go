@@ -129,7 +129,7 @@ type Provider struct {
 	// client id). Default none: only the client id.
 	TrustedAudiences []string `yaml:"trustedAudiences"`
 	// ClockSkew is how far in the future a token's iat or nbf may be, for clocks that
-	// disagree. Default 2m, at most 5m.
+	// disagree. Default 2m, at most 5m; 0s tolerates none.
 	ClockSkew time.Duration `yaml:"clockSkew"`
 }
 

@@ -41,6 +41,14 @@ func TestValidate(t *testing.T) {
 		}},
 		{name: "redirect domain scheme", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"a.com", "https://b.com"} }, key: "allowedRedirectDomains[1]", parts: []string{"scheme"}},
 		{name: "redirect domain path", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com/x"} }, key: "allowedRedirectDomains[0]", parts: []string{"path"}},
+		{name: "clock skew above five minutes", mutate: func(c *Config) { c.Provider.ClockSkew = 6 * time.Minute }, key: "provider.clockSkew", parts: []string{"5m0s"}},
+		{name: "negative clock skew", mutate: func(c *Config) { c.Provider.ClockSkew = -time.Second }, key: "provider.clockSkew"},
+		{name: "zero clock skew", mutate: func(c *Config) { c.Provider.ClockSkew = 0 }},
+		{name: "trusted audiences", mutate: func(c *Config) {
+			c.Provider.TrustedAudiences = []string{"api://tools", "00000000-0000-0000-0000-000000000001"}
+		}},
+		{name: "empty trusted audience", mutate: func(c *Config) { c.Provider.TrustedAudiences = []string{"api://tools", ""} }, key: "provider.trustedAudiences[1]"},
+		{name: "trusted audience with a space", mutate: func(c *Config) { c.Provider.TrustedAudiences = []string{" api://tools"} }, key: "provider.trustedAudiences[0]"},
 		{name: "redirect domain with port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:8443", ".c.com:443", "localhost:8080"} }},
 		{name: "redirect domain port zero", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:0"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
 		{name: "redirect domain empty port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{".b.com:"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},

@@ -41,8 +41,8 @@ type BearerVerifier struct {
 	issuers map[string]*bearerIssuer // by exact iss
 	http    *http.Client
 	now     func() time.Time
-	// ClockSkew is how far in the future a token's iat or nbf may be; zero means
-	// DefaultClockSkew. Set it before the first Verify.
+	// ClockSkew is how far in the future a token's iat or nbf may be (provider.clockSkew).
+	// NewBearerVerifier sets DefaultClockSkew; change it before the first Verify.
 	ClockSkew time.Duration
 }
 
@@ -63,7 +63,7 @@ func NewBearerVerifier(issuers []BearerIssuer, httpClient *http.Client, now func
 	if now == nil {
 		now = time.Now
 	}
-	v := &BearerVerifier{issuers: make(map[string]*bearerIssuer, len(issuers)), http: httpClient, now: now}
+	v := &BearerVerifier{issuers: make(map[string]*bearerIssuer, len(issuers)), http: httpClient, now: now, ClockSkew: DefaultClockSkew}
 	for _, cfg := range issuers {
 		b := v.issuers[cfg.IssuerURL]
 		if b == nil {
@@ -132,13 +132,9 @@ func (v *BearerVerifier) checkStrict(tok *oidc.IDToken, iss *bearerIssuer) error
 	if err := tok.Claims(&payload); err != nil {
 		return fmt.Errorf("%w: claims: %v", ErrBearerRejected, err)
 	}
-	skew := v.ClockSkew
-	if skew <= 0 {
-		skew = DefaultClockSkew
-	}
 	tc, err := ReadTimeClaims(payload)
 	if err == nil {
-		err = tc.Check(v.now(), skew, false)
+		err = tc.Check(v.now(), v.ClockSkew, false)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBearerRejected, err)

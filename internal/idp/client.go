@@ -44,7 +44,8 @@ type Config struct {
 	// TrustedAudiences are the audiences besides ClientID an id_token may also name (OIDC
 	// Core §3.1.3.7 item 3). Empty: the client id alone.
 	TrustedAudiences []string
-	// ClockSkew is how far in the future an iat or nbf may be. Zero: DefaultClockSkew.
+	// ClockSkew is how far in the future an iat or nbf may be (provider.clockSkew, whose
+	// default is DefaultClockSkew). Zero tolerates no skew at all.
 	ClockSkew time.Duration
 }
 
@@ -86,9 +87,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.ClockSkew <= 0 {
-		cfg.ClockSkew = DefaultClockSkew
 	}
 	auth, err := newClientAuth(cfg)
 	if err != nil {
