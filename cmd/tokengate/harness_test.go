@@ -114,6 +114,8 @@ type harnessOptions struct {
 	tracing *telemetry.Tracing
 	// outbound, when set, carries tokengate's calls to the identity provider.
 	outbound http.RoundTripper
+	// users replaces the provider's sample users.
+	users []devidp.User
 }
 
 func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOptions) *harness {
@@ -135,6 +137,7 @@ func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOption
 		BaseURL:             idpSrv.URL,
 		AccessTokenLifetime: testTokenLifetime,
 		Now:                 h.clock.Now,
+		Users:               opts.users,
 		Clients: []devidp.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs:           []string{h.auth.URL + "/oauth2/callback"},
