@@ -44,6 +44,33 @@ func (u *User) Login() string {
 	return u.OID
 }
 
+// groupList is ${groups}: the group ids joined by commas. A group id that holds a comma
+// (or is not a usable id) is left out: the dashboard splits the list on commas, and
+// "dev,platform-admins" must not arrive as two groups.
+func (u *User) groupList() string {
+	for _, g := range u.Groups {
+		if !listableGroup(g) {
+			return joinListable(u.Groups)
+		}
+	}
+	return strings.Join(u.Groups, ",")
+}
+
+func listableGroup(g string) bool {
+	_, err := identity.GroupKey(g)
+	return err == nil && strings.IndexByte(g, ',') < 0
+}
+
+func joinListable(groups []string) string {
+	keep := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if listableGroup(g) {
+			keep = append(keep, g)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
 // email is the user's address as dashboards receive it: the one form the allow-lists
 // judged (domain normalised by identity.ParseEmail), or nothing when the claim is not a
 // single plain address. A dashboard that reads "a@evil.com@example.com" might otherwise
@@ -72,7 +99,7 @@ func (u *User) value(f field, token string) string {
 	case fieldPreferredUsername:
 		return u.PreferredUsername
 	case fieldGroups:
-		return strings.Join(u.Groups, ",")
+		return u.groupList()
 	case fieldOID:
 		return u.OID
 	}

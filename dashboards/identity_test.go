@@ -117,3 +117,31 @@ func TestEmailHeaderIsTheCheckedAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupsHeaderKeepsIdsWhole: the ${groups} list is split on commas by dashboards, so a
+// group id holding a comma, or an unusable one, is not sent at all.
+func TestGroupsHeaderKeepsIdsWhole(t *testing.T) {
+	set, err := New(configWith(config.Dashboard{Name: "d", Hosts: []string{"d.example.com"},
+		Headers: map[string]string{"X-Groups": "${groups}"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := set.Match("d.example.com")
+	tests := []struct {
+		name   string
+		groups []string
+		want   string
+	}{
+		{name: "plain ids", groups: []string{"g-1", "g-2"}, want: "g-1,g-2"},
+		{name: "comma inside an id", groups: []string{"g-1", "dev,platform-admins"}, want: "g-1"},
+		{name: "empty id", groups: []string{"", "g-2"}, want: "g-2"},
+		{name: "id with a space", groups: []string{"g 1", "g-2"}, want: "g-2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := render(p, &User{OID: "o", Groups: tc.groups}, "").Get("X-Groups"); got != tc.want {
+				t.Errorf("X-Groups = %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
