@@ -220,7 +220,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 		access = &ac
 	}
 	return &SignIn{
-		IDTokenExpiry: idToken.Expiry,
+		IDTokenExpiry: c.capLifetime(idToken.Expiry),
 		Identity:      identityFrom(idClaims, access),
 		Token: Token{
 			AccessToken:  secret.String(tok.AccessToken),

@@ -52,6 +52,15 @@ func (c *Client) accessTokenExpiry(expiresIn json.RawMessage, accessToken string
 	return expiry, nil
 }
 
+// capLifetime bounds how long a verified id_token is served from the cache: its exp, but
+// never more than maxLifetime from now, whatever exp the provider wrote.
+func (c *Client) capLifetime(exp time.Time) time.Time {
+	if limit := c.cfg.Now().Add(maxLifetime); exp.After(limit) {
+		return limit
+	}
+	return exp
+}
+
 // parseExpiresIn reads a positive number of seconds, bare or quoted, capped at
 // maxLifetime before any arithmetic so that no value can overflow.
 func parseExpiresIn(raw json.RawMessage) (time.Duration, bool) {

@@ -65,7 +65,7 @@ func (c *Client) refreshIDToken(ctx context.Context, d *discovery, refreshToken 
 	if err != nil {
 		return Token{}, fmt.Errorf("refresh for the id_token: %w", err)
 	}
-	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: idToken.Expiry}, nil
+	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: c.capLifetime(idToken.Expiry)}, nil
 }
 
 // postToken sends one token request with our client authentication and parses the answer.

@@ -242,3 +242,25 @@ func TestBearerHostileClaims(t *testing.T) {
 		})
 	}
 }
+
+// TestIDTokenLifetimeCapped: an id_token is served from the cache until its exp, but never
+// for more than a day, whatever exp the provider wrote.
+func TestIDTokenLifetimeCapped(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	c := &Client{cfg: Config{Now: func() time.Time { return now }}}
+	tests := []struct {
+		name string
+		exp  time.Time
+		want time.Time
+	}{
+		{name: "an hour", exp: now.Add(time.Hour), want: now.Add(time.Hour)},
+		{name: "a century", exp: now.AddDate(100, 0, 0), want: now.Add(24 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.capLifetime(tt.exp); !got.Equal(tt.want) {
+				t.Errorf("capLifetime(%v) = %v; want %v", tt.exp, got, tt.want)
+			}
+		})
+	}
+}
