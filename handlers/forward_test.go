@@ -224,6 +224,8 @@ func TestParseForwardBadHeaders(t *testing.T) {
 		{name: "X-Forwarded-Host too long", mode: "caddy", headers: proxy("X-Forwarded-Host", strings.Repeat("a.", 127)+"com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host label too long", mode: "caddy", headers: proxy("X-Forwarded-Host", strings.Repeat("a", 64)+".com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host empty label", mode: "caddy", headers: proxy("X-Forwarded-Host", "dash..example.com"), header: "X-Forwarded-Host"},
+		{name: "X-Forwarded-Host kelvin sign folding to k", mode: "caddy", headers: proxy("X-Forwarded-Host", "\u212Aelvin.example.com"), header: "X-Forwarded-Host"},
+		{name: "X-Forwarded-Host dotted capital I", mode: "caddy", headers: proxy("X-Forwarded-Host", "\u0130d.example.com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host trailing dot", mode: "caddy", headers: proxy("X-Forwarded-Host", "dash.example.com."), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host hyphen edge", mode: "caddy", headers: proxy("X-Forwarded-Host", "-dash.example.com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host numeric tail", mode: "caddy", headers: proxy("X-Forwarded-Host", "dash.example.1"), header: "X-Forwarded-Host"},

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/identity"
 )
 
 // forwardSplitHostPort splits host[:port] or [ipv6][:port], lowercases the host and checks
@@ -33,7 +35,9 @@ func forwardSplitHostPort(s string) (host, port string, ok bool) {
 			return "", "", false
 		}
 	}
-	host = strings.ToLower(host)
+	// ASCII folding only: strings.ToLower turns U+212A KELVIN SIGN into "k" and U+0130
+	// into "i̇", so a forged non-ASCII host would pass as, or collide with, an ASCII one.
+	host = identity.ASCIILower(host)
 	if port != "" && !forwardValidPort(port) {
 		return "", "", false
 	}

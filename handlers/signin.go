@@ -62,9 +62,10 @@ func (s *server) start(c *gin.Context) {
 	c.Redirect(http.StatusFound, authURL)
 }
 
-// callback completes a sign-in: GET /oauth2/callback?code=…&state=…. The state is checked
-// against this browser's CSRF cookie before anything else, so a login-CSRF attempt costs no
-// call to the identity provider and is a 403.
+// callback completes a sign-in: GET /oauth2/callback?code=…&state=…[&iss=…]. The state is
+// checked against this browser's CSRF cookie before anything else, so a login-CSRF attempt
+// costs no call to the identity provider and is a 403; then iss (RFC 9207) against the
+// configured issuer when the provider sends it, before the code is redeemed.
 func (s *server) callback(c *gin.Context) {
 	setPageHeaders(c.Writer.Header())
 	pending, err := s.openPending(c, c.Query("state"))
@@ -72,6 +73,14 @@ func (s *server) callback(c *gin.Context) {
 		// Checked before the provider's error too: only the browser that started this
 		// sign-in may see what the provider said about it.
 		s.fail(c, err)
+		return
+	}
+	if iss, sent := c.GetQuery("iss"); sent && iss != s.Config.Provider.IssuerURL {
+		// RFC 9207 §2.4: a response naming another issuer is a mix-up attack (or a
+		// misconfiguration); its code, or its error, belongs to that issuer. Providers that
+		// do not send iss (Entra ID today) are unaffected.
+		s.fail(c, withRetry(errorf(http.StatusBadRequest,
+			"the sign-in response names another identity provider (its iss parameter is not the configured issuer); start again", nil), s.retryLink(pending)))
 		return
 	}
 	if idpErr := c.Query("error"); idpErr != "" {

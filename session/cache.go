@@ -208,6 +208,12 @@ func (c *TokenCache) store(key string, base secret.String, tok idp.Token) *entry
 	if ttl <= 0 {
 		return e // dead on arrival: hand it out once, never cache it
 	}
+	if ttl <= c.opts.SafetyMargin {
+		// Born inside the safety margin (a provider that states a lifetime of seconds):
+		// every Get would refresh again at once. Serve it Stale while it is valid and ask
+		// again no sooner than a refresh timeout from now: a bounded rate, never a storm.
+		e.failedUntil.Store(c.opts.Now().Add(c.opts.RefreshTimeout).UnixNano())
+	}
 	cost := int64(len(key) + len(e.access) + len(e.newest) + entryOverhead)
 	if e.base != e.newest {
 		cost += int64(len(e.base))

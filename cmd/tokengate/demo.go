@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/config"
@@ -96,7 +97,8 @@ func startDemo(ports demoPorts, tokenLifetime time.Duration, logger *slog.Logger
 
 	cfg := config.Defaults()
 	cfg.PublicURL = authURL
-	cfg.AllowedRedirectDomains = []string{"localhost"}
+	// The dashboard's own port: a redirect entry without one allows only port 80.
+	cfg.AllowedRedirectDomains = []string{strings.TrimPrefix(dashboardURL, "http://")}
 	cfg.Provider.IssuerURL = provider.Issuer()
 	cfg.Provider.ClientID = "tokengate-demo"
 	cfg.Provider.ClientSecret = secret.String(clientSecret)

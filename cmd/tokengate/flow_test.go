@@ -348,8 +348,11 @@ func TestAuthCacheHintNeverOutlivesToken(t *testing.T) {
 	if got := h.authRequest(nil).Header.Get("X-Accel-Expires"); got != "30" {
 		t.Errorf("fresh token: X-Accel-Expires = %q; want 30", got)
 	}
-	// 10 s before the cache itself stops serving the token, the hint is at most 10 s.
-	h.clock.Advance(testTokenLifetime - h.cfg.Token.SafetyMargin - 10*time.Second)
+	// 10 s before the cache itself stops serving the token, the hint is at most 10 s. The
+	// token lives until its own exp (whole seconds), which may be sooner than expires_in.
+	_, claims := h.bearer()
+	exp := time.Unix(int64(claims["exp"].(float64)), 0)
+	h.clock.Advance(exp.Sub(h.clock.Now()) - h.cfg.Token.SafetyMargin - 10*time.Second)
 	if got := h.authRequest(nil).Header.Get("X-Accel-Expires"); got != "10" {
 		t.Errorf("near expiry: X-Accel-Expires = %q; want 10", got)
 	}

@@ -80,7 +80,7 @@ func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tr
 	c.idp = provider
 	idpSrv.Config.Handler = provider.Handler()
 
-	cfg := testConfig(first.URL, provider)
+	cfg := testConfig(first.URL, c.dashboard.URL, provider)
 	cfg.Provider.Timeout = 5 * time.Second
 	cfg.Session.Store = config.StoreRedis
 	cfg.Redis.URL = c.redis.URL()

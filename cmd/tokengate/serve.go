@@ -113,6 +113,9 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 		SignInScopes: cfg.SignInScopes(),
 		HTTPClient:   outbound,
 		Now:          now,
+		// OIDC Core 3.1.3.7: other audiences and iat in the future.
+		TrustedAudiences: cfg.Provider.TrustedAudiences,
+		ClockSkew:        cfg.Provider.ClockSkew,
 	})
 	if err != nil {
 		return nil, err
@@ -148,7 +151,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	h := handlers.New(handlers.Deps{
 		Config: cfg, IdP: provider, Ready: readiness(client, backend),
 		Sessions: store, Tokens: tokens, Logout: backend.revoker,
-		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now),
+		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now, cfg.Provider.ClockSkew),
 		Codec: codec, Logger: logger, Now: now, Tracing: tracing, Metrics: obs.metrics,
 	})
 	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, store: backend, handler: h, obs: obs}, nil
@@ -220,11 +223,13 @@ func (a *app) discoverUntilReady(ctx context.Context) {
 
 // passThroughVerifiers builds one bearer verifier per profile that accepts callers' own
 // tokens.
-func passThroughVerifiers(profiles *dashboards.Set, outbound *http.Client, now func() time.Time) map[string]handlers.BearerVerifier {
+func passThroughVerifiers(profiles *dashboards.Set, outbound *http.Client, now func() time.Time, skew time.Duration) map[string]handlers.BearerVerifier {
 	out := map[string]handlers.BearerVerifier{}
 	for _, p := range profiles.Profiles() {
 		if len(p.BearerPassThrough) > 0 {
-			out[p.Name] = idp.NewBearerVerifier(p.BearerPassThrough, outbound, now)
+			v := idp.NewBearerVerifier(p.BearerPassThrough, outbound, now)
+			v.ClockSkew = skew
+			out[p.Name] = v
 		}
 	}
 	return out

@@ -18,6 +18,7 @@ func Defaults() Config {
 			ResourceScope: DefaultResourceScope,
 			Timeout:       10 * time.Second,
 			GraphURL:      "https://graph.microsoft.com",
+			ClockSkew:     2 * time.Minute, // idp.DefaultClockSkew
 		},
 		Cookie: Cookie{Name: "_tokengate"},
 		Session: Session{

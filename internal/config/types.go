@@ -124,6 +124,13 @@ type Provider struct {
 	// GraphURL is Microsoft Graph, used only to resolve groups overage. Default
 	// https://graph.microsoft.com.
 	GraphURL string `yaml:"graphURL"`
+	// TrustedAudiences are audiences besides ClientID that an id_token may also name (OIDC
+	// Core 3.1.3.7: with several audiences, every one must be trusted and azp must be the
+	// client id). Default none: only the client id.
+	TrustedAudiences []string `yaml:"trustedAudiences"`
+	// ClockSkew is how far in the future a token's iat or nbf may be, for clocks that
+	// disagree. Default 2m, at most 5m; 0s tolerates none.
+	ClockSkew time.Duration `yaml:"clockSkew"`
 }
 
 // ClientCertificate is a certificate uploaded to the app registration and its private key.

@@ -112,6 +112,7 @@ func (c *Config) validateProvider(ps *problems) {
 	if err := checkResourceScope(p.ResourceScope); err != nil {
 		ps.addErr("provider.resourceScope", err)
 	}
+	c.validateTokenChecks(ps)
 	if p.Timeout <= 0 {
 		ps.add("provider.timeout", "%s must be > 0: every call to the provider needs a timeout", p.Timeout)
 	}
@@ -182,5 +183,22 @@ func (c *Config) validateMetrics(ps *problems) {
 	}
 	if l == c.Listen {
 		ps.add("metrics.listen", "%q is also listen; /metrics needs a listener the ingress does not route", l)
+	}
+}
+
+// maxClockSkew bounds provider.clockSkew: beyond it a token minted for a later attack, or a
+// clock that is simply wrong, would pass the iat check.
+const maxClockSkew = 5 * time.Minute
+
+// validateTokenChecks checks the keys of the id_token and access token checks.
+func (c *Config) validateTokenChecks(ps *problems) {
+	p := &c.Provider
+	if p.ClockSkew < 0 || p.ClockSkew > maxClockSkew {
+		ps.add("provider.clockSkew", "%s: want 0s to %s", p.ClockSkew, maxClockSkew)
+	}
+	for i, a := range p.TrustedAudiences {
+		if a == "" || strings.TrimSpace(a) != a || strings.ContainsAny(a, "\x00\r\n\t") {
+			ps.add(fmt.Sprintf("provider.trustedAudiences[%d]", i), "%q: want an audience (an application id or URI) without spaces", a)
+		}
 	}
 }

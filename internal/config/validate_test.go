@@ -41,7 +41,19 @@ func TestValidate(t *testing.T) {
 		}},
 		{name: "redirect domain scheme", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"a.com", "https://b.com"} }, key: "allowedRedirectDomains[1]", parts: []string{"scheme"}},
 		{name: "redirect domain path", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com/x"} }, key: "allowedRedirectDomains[0]", parts: []string{"path"}},
-		{name: "redirect domain port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:443"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "clock skew above five minutes", mutate: func(c *Config) { c.Provider.ClockSkew = 6 * time.Minute }, key: "provider.clockSkew", parts: []string{"5m0s"}},
+		{name: "negative clock skew", mutate: func(c *Config) { c.Provider.ClockSkew = -time.Second }, key: "provider.clockSkew"},
+		{name: "zero clock skew", mutate: func(c *Config) { c.Provider.ClockSkew = 0 }},
+		{name: "trusted audiences", mutate: func(c *Config) {
+			c.Provider.TrustedAudiences = []string{"api://tools", "00000000-0000-0000-0000-000000000001"}
+		}},
+		{name: "empty trusted audience", mutate: func(c *Config) { c.Provider.TrustedAudiences = []string{"api://tools", ""} }, key: "provider.trustedAudiences[1]"},
+		{name: "trusted audience with a space", mutate: func(c *Config) { c.Provider.TrustedAudiences = []string{" api://tools"} }, key: "provider.trustedAudiences[0]"},
+		{name: "redirect domain with port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:8443", ".c.com:443", "localhost:8080"} }},
+		{name: "redirect domain port zero", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:0"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "redirect domain empty port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{".b.com:"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "redirect domain port leading zero", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:0443"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "redirect domain two ports", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:443:443"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
 		{name: "redirect domain wildcard", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"*.b.com"} }, key: "allowedRedirectDomains[0]", parts: []string{"wildcard"}},
 		{name: "redirect domain empty", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{""} }, key: "allowedRedirectDomains[0]", parts: []string{"empty"}},
 		{name: "redirect domain too broad", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{".com"} }, key: "allowedRedirectDomains[0]", parts: []string{"too broad"}},
@@ -169,6 +181,30 @@ func TestValidate(t *testing.T) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].AllowedEmailDomains = []string{"exa mple.com"}
 		}, key: "dashboards[0].allowedEmailDomains[0]"},
+		{name: "email domain with a trailing dot", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"example.com."}
+		}, key: "dashboards[0].allowedEmailDomains[0]", parts: []string{"ends with a dot"}},
+		{name: "single-label email domain", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"example"}
+		}, key: "dashboards[0].allowedEmailDomains[0]", parts: []string{"two labels"}},
+		{name: "idn email domain", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"bücher.de", "@xn--bcher-kva.de"}
+		}},
+		{name: "allowed user with two @", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedUsers = []string{"alice@example.com", "a@evil.com@example.com"}
+		}, key: "dashboards[0].allowedUsers[1]", parts: []string{"more than one @"}},
+		{name: "empty allowed user", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedUsers = []string{""}
+		}, key: "dashboards[0].allowedUsers[0]", parts: []string{"empty"}},
+		{name: "allowed group with a space", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedGroups = []string{" g-admins"}
+		}, key: "dashboards[0].allowedGroups[0]", parts: []string{"spaces"}},
 		{name: "pass-through without audience", mutate: func(c *Config) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].BearerPassThrough = []BearerIssuer{{IssuerURL: "https://sts.windows.net/t/"}}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/identity"
 )
 
 // keyVerdict judges a 32-byte cookie key by what a random one would never look like.
@@ -144,10 +145,11 @@ func checkCookieDomain(cfg *config.Config) []Result {
 
 // redirectAllowed mirrors handlers.RedirectPolicy: an exact entry, or a ".suffix" entry that
 // allows subdomains but not the apex. A "*.x" host needs a suffix entry covering x's
-// subdomains.
+// subdomains. Dashboard hosts name no port, so an entry's port is not compared: the
+// dashboard may well be served on the port the entry names.
 func redirectAllowed(host string, allowed []string) bool {
 	for _, a := range allowed {
-		a = strings.ToLower(strings.TrimSpace(a))
+		a, _, _ = strings.Cut(identity.ASCIILower(strings.TrimSpace(a)), ":")
 		if suffix, ok := strings.CutPrefix(host, "*"); ok {
 			if strings.HasPrefix(a, ".") && strings.HasSuffix(suffix, a) {
 				return true

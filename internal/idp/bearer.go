@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,9 @@ type BearerVerifier struct {
 	issuers map[string]*bearerIssuer // by exact iss
 	http    *http.Client
 	now     func() time.Time
+	// ClockSkew is how far in the future a token's iat or nbf may be (provider.clockSkew).
+	// NewBearerVerifier sets DefaultClockSkew; change it before the first Verify.
+	ClockSkew time.Duration
 }
 
 // bearerIssuer is one accepted issuer; its verifier is built on first use, because
@@ -59,7 +63,7 @@ func NewBearerVerifier(issuers []BearerIssuer, httpClient *http.Client, now func
 	if now == nil {
 		now = time.Now
 	}
-	v := &BearerVerifier{issuers: make(map[string]*bearerIssuer, len(issuers)), http: httpClient, now: now}
+	v := &BearerVerifier{issuers: make(map[string]*bearerIssuer, len(issuers)), http: httpClient, now: now, ClockSkew: DefaultClockSkew}
 	for _, cfg := range issuers {
 		b := v.issuers[cfg.IssuerURL]
 		if b == nil {
@@ -103,8 +107,8 @@ func (v *BearerVerifier) Verify(ctx context.Context, raw string) (Identity, erro
 	default:
 		return Identity{}, fmt.Errorf("%w: %s", ErrBearerRejected, libraryError(err))
 	}
-	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(iss.audiences, a) }) {
-		return Identity{}, fmt.Errorf("%w: audience %.200q is not accepted for issuer %s", ErrBearerRejected, tok.Audience, iss.issuer)
+	if err := v.checkStrict(tok, iss); err != nil {
+		return Identity{}, err
 	}
 	var c tokenClaims
 	if err := tok.Claims(&c); err != nil {
@@ -115,6 +119,27 @@ func (v *BearerVerifier) Verify(ctx context.Context, raw string) (Identity, erro
 	// unique_name ("live.com#…"), which is how Entra names them.
 	ident.PreferredUsername = firstNonEmpty(ident.PreferredUsername, c.UniqueName)
 	return ident, nil
+}
+
+// checkStrict adds to go-oidc's checks the rules the id_token gets (OIDC Core §3.1.3.7):
+// every audience accepted, not just one (a token minted for several APIs is not ours to
+// pass on); exp, iat and nbf JSON numbers; iat and nbf no further ahead than the skew.
+func (v *BearerVerifier) checkStrict(tok *oidc.IDToken, iss *bearerIssuer) error {
+	if len(tok.Audience) == 0 || slices.ContainsFunc(tok.Audience, func(a string) bool { return !slices.Contains(iss.audiences, a) }) {
+		return fmt.Errorf("%w: audience %.200q is not accepted for issuer %s", ErrBearerRejected, tok.Audience, iss.issuer)
+	}
+	var payload json.RawMessage
+	if err := tok.Claims(&payload); err != nil {
+		return fmt.Errorf("%w: claims: %v", ErrBearerRejected, err)
+	}
+	tc, err := ReadTimeClaims(payload)
+	if err == nil {
+		err = tc.Check(v.now(), v.ClockSkew, false)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBearerRejected, err)
+	}
+	return nil
 }
 
 // verifierFor returns the issuer's verifier, discovering its key set URL on first use. A

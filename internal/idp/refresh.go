@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/oauth2"
 
@@ -63,11 +61,11 @@ func (c *Client) refreshIDToken(ctx context.Context, d *discovery, refreshToken 
 	if tok.IDToken.IsEmpty() {
 		return Token{}, fmt.Errorf("refresh for the id_token: %w: the provider returned no id_token", ErrUnavailable)
 	}
-	idToken, err := d.verifier.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
+	idToken, err := c.verifyIDToken(oidcContext(ctx, c.cfg.HTTPClient), d, tok.IDToken.Reveal())
 	if err != nil {
-		return Token{}, fmt.Errorf("refresh for the id_token: %w: %s", ErrVerification, libraryError(err))
+		return Token{}, fmt.Errorf("refresh for the id_token: %w", err)
 	}
-	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: idToken.Expiry}, nil
+	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: c.capLifetime(idToken.Expiry)}, nil
 }
 
 // postToken sends one token request with our client authentication and parses the answer.
@@ -143,23 +141,16 @@ func (c *Client) parseTokenResponse(body []byte) (Token, error) {
 	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "bearer") {
 		return Token{}, fmt.Errorf("%w: token type %q is not Bearer", ErrUnavailable, r.TokenType)
 	}
+	expiry, err := c.accessTokenExpiry(r.ExpiresIn, r.AccessToken)
+	if err != nil {
+		return Token{}, err
+	}
 	return Token{
 		AccessToken:  secret.String(r.AccessToken),
 		RefreshToken: secret.String(r.RefreshToken),
 		IDToken:      secret.String(r.IDToken),
-		Expiry:       c.expiryAfter(r.ExpiresIn),
+		Expiry:       expiry,
 	}, nil
-}
-
-// expiryAfter turns expires_in into an instant on our clock. Entra's v1 endpoint sends it as
-// a string, v2 as a number; a missing value means one hour, the shortest Entra issues.
-func (c *Client) expiryAfter(raw json.RawMessage) time.Time {
-	text := strings.Trim(string(raw), `"`)
-	secs, err := strconv.ParseInt(text, 10, 64)
-	if err != nil || secs <= 0 {
-		secs = 3600
-	}
-	return c.cfg.Now().Add(time.Duration(secs) * time.Second)
 }
 
 // sentValues lists the credentials a token request carried, for the description screen: the
