@@ -32,8 +32,8 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&ports.auth, "auth-port", "4180", "port of tokengate")
 	fs.StringVar(&ports.dashboard, "dashboard-port", "8080", "port of the sample dashboard")
 	tokenLifetime := fs.Duration("token-lifetime", 0, "access token lifetime (0 = random 60-90 minutes, like Entra)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	d, err := startDemo(ports, *tokenLifetime, logger)

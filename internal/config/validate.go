@@ -38,6 +38,7 @@ func (c *Config) Validate() error {
 	var ps problems
 	public := c.validateTop(&ps)
 	c.validateProvider(&ps)
+	c.validatePlaceholders(&ps) // placeholders.go
 	c.validateCookie(&ps, public)
 	c.validateTimes(&ps)
 	c.validateRedis(&ps)
