@@ -47,6 +47,8 @@ var decoders = map[string]func() metav1.Object{
 	"monitoring.coreos.com/v1/ServiceMonitor": func() metav1.Object { return &serviceMonitor{} },
 	"traefik.io/v1alpha1/Middleware":          func() metav1.Object { return &middleware{} },
 	"traefik.io/v1alpha1/IngressRoute":        func() metav1.Object { return &ingressRoute{} },
+	"networking.k8s.io/v1/NetworkPolicy":      func() metav1.Object { return &networkingv1.NetworkPolicy{} },
+	"monitoring.coreos.com/v1/PrometheusRule": func() metav1.Object { return &prometheusRule{} },
 }
 
 // splitDocuments splits a YAML stream at its "---" separators.
