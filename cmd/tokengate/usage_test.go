@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHelpExitsZero: asking a command for help is not a mistake, so every command answers
@@ -111,5 +114,29 @@ cookie:
 				}
 			}
 		})
+	}
+}
+
+// TestShippedConfigPassesDoctor: deploy/config.example.yaml, which operators copy, passes
+// `tokengate doctor --offline` with its secret files in place. (The chart's values files are
+// checked the same way by deploy/check, on the config.yaml they render.)
+func TestShippedConfigPassesDoctor(t *testing.T) {
+	dir := t.TempDir()
+	secret := writeTemp(t, dir, "client-secret", "s3cret\n")
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	cookie := writeTemp(t, dir, "cookie-secret", base64.StdEncoding.EncodeToString(key)+"\n")
+	var stdout, stderr bytes.Buffer
+	err := runDoctor(t.Context(), []string{"--offline", "--config", "../../deploy/config.example.yaml"}, doctorDeps{
+		stdout: &stdout, stderr: &stderr, now: time.Now,
+		environ: []string{"TOKENGATE_PROVIDER_CLIENT_SECRET_FILE=" + secret, "TOKENGATE_COOKIE_SECRET_FILES=" + cookie},
+	})
+	if err != nil {
+		t.Errorf("doctor --offline on the example: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "0 failed") {
+		t.Errorf("report = %s; want 0 failed", stdout.String())
 	}
 }
