@@ -155,6 +155,9 @@ func New(d Deps) http.Handler {
 	r.HEAD(authRoute, s.auth)
 	r.GET(oauth2AuthRoute, s.auth)
 	r.HEAD(oauth2AuthRoute, s.auth)
+	if d.Config.ForwardAuth.Mode == ForwardModeEnvoy {
+		registerEnvoyRoutes(r, s) // envoy.go
+	}
 	r.GET("/oauth2/start", s.start)
 	r.GET("/oauth2/callback", s.callback)
 	r.GET("/oauth2/sign_out", s.signOut)
