@@ -139,3 +139,36 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestChartReadmeValuesPassDoctor takes the values of the chart README's "Minimal install",
+// fills in its two placeholders as an operator must (tokengate refuses them as they are),
+// renders the chart with them and runs doctor on the result.
+func TestChartReadmeValuesPassDoctor(t *testing.T) {
+	tokengate := buildTokengate(t)
+	block := fencedBlock(t, filepath.Join(chartDir, "README.md"), "## Minimal install for Entra ID", "yaml")
+	var lines []string
+	for _, l := range strings.Split(block, "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "   ")) // the block sits in a list item
+	}
+	values := strings.Join(lines, "\n")
+	for _, placeholder := range []string{"<tenant-id>", "<application-client-id>"} {
+		if !strings.Contains(values, placeholder) {
+			t.Fatalf("the README values no longer hold %s; update this test", placeholder)
+		}
+	}
+	values = strings.NewReplacer("<tenant-id>", "3f2b8c41-7d5e-4a09-9c1e-6b0d2f4e8a17",
+		"<application-client-id>", "8d4e1a52-0b7c-4f36-a9e2-5c1f7b3d6e90").Replace(values)
+	dir := t.TempDir()
+	valuesPath := filepath.Join(dir, "values-entra.yaml")
+	writeFile(t, valuesPath, values)
+	ms := renderAndDecode(t, valuesPath)
+	cm := one(t, byKind[*corev1.ConfigMap](ms), "ConfigMap")
+	raw := strings.ReplaceAll(cm.Data["config.yaml"], secretDir, filepath.Join(dir, "secret"))
+	cfg, err := loadYAMLMap([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	writeFile(t, cfgPath, raw)
+	runDoctorOffline(t, tokengate, cfgPath, mountedFiles(t, cfg, dir))
+}

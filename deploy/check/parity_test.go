@@ -172,6 +172,7 @@ func TestNotesNameDoctorAndAnnotations(t *testing.T) {
 		{name: "ingress-nginx", mode: "ingress-nginx", want: []string{"nginx.ingress.kubernetes.io/auth-url: \"http://tokengate.tokengate.svc.cluster.local/auth\""}, notWant: []string{"forward_auth"}},
 		{name: "traefik", mode: "traefik", want: []string{"address: http://tokengate.tokengate.svc.cluster.local/auth", "_tokengate_15"}, notWant: []string{"nginx.ingress.kubernetes.io/auth-url"}},
 		{name: "caddy", mode: "caddy", want: []string{"forward_auth tokengate.tokengate.svc.cluster.local:80"}, notWant: []string{"nginx.ingress.kubernetes.io/auth-url"}},
+		{name: "envoy", mode: "envoy", want: []string{"path prefix /auth"}, notWant: []string{"nginx.ingress.kubernetes.io/auth-url", "forward_auth"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
