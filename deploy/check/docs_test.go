@@ -117,3 +117,55 @@ func codeLines(text string) string {
 	}
 	return strings.Join(out, "\n") + "\n"
 }
+
+// TestChartReadmeSnippetsAreTested: the chart README's certificate and OpenShift values are
+// contained in the values files the chart checks render and run doctor on.
+func TestChartReadmeSnippetsAreTested(t *testing.T) {
+	chartReadme := filepath.Join(chartDir, "README.md")
+	tests := []struct {
+		heading, values string
+	}{
+		{heading: "## Certificate client authentication", values: "testdata/values-parity.yaml"},
+		{heading: "## OpenShift", values: "testdata/values-openshift.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.heading, func(t *testing.T) {
+			var snippet, file map[string]any
+			if err := yaml.Unmarshal([]byte(fencedBlock(t, chartReadme, tt.heading, "yaml")), &snippet); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(tt.values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := yaml.Unmarshal(data, &file); err != nil {
+				t.Fatal(err)
+			}
+			if diff := notIn(snippet, file, ""); diff != "" {
+				t.Errorf("README snippet under %q differs from %s: %s", tt.heading, tt.values, diff)
+			}
+		})
+	}
+}
+
+// notIn returns the first key path of sub whose value is not the same in full, or "".
+func notIn(sub, full map[string]any, prefix string) string {
+	for k, v := range sub {
+		path := prefix + k
+		fv, ok := full[k]
+		if !ok {
+			return path + ": missing"
+		}
+		if sm, isMap := v.(map[string]any); isMap {
+			fm, _ := fv.(map[string]any)
+			if d := notIn(sm, fm, path+"."); d != "" {
+				return d
+			}
+			continue
+		}
+		if !reflect.DeepEqual(v, fv) {
+			return path + ": different value"
+		}
+	}
+	return ""
+}
