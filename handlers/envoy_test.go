@@ -82,3 +82,30 @@ func TestParseEnvoy(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseEnvoy: whatever request line, Host and X-Forwarded-Proto arrive, ParseEnvoy either
+// refuses them with ErrForwardHeaders or returns a request whose URL is well formed.
+func FuzzParseEnvoy(f *testing.F) {
+	f.Add("GET", "/auth/c/main?x=1", "headlamp.example.com", "")
+	f.Add("DELETE", "/auth", "[::1]:8443", "http")
+	f.Add("G T", "/authz", "evil.com@dash", "https,http")
+	f.Add("POST", "/auth//%2F..%2F?a=%zz", "a.b", "HTTPS")
+	f.Fuzz(func(t *testing.T, method, target, host, proto string) {
+		r := envoyCheck(method, target, host)
+		if proto != "" {
+			r.Header.Set("X-Forwarded-Proto", proto)
+		}
+		got, err := ParseEnvoy(r)
+		if err != nil {
+			if !errors.Is(err, ErrForwardHeaders) {
+				t.Fatalf("error %v does not wrap ErrForwardHeaders", err)
+			}
+			return
+		}
+		if got.Proxy != ProxyEnvoy || got.Method != method {
+			t.Fatalf("got %+v for method %q", got, method)
+		}
+		got.Proxy = ProxyForwardAuth // the shared invariant knows the header-based families
+		forwardCheckInvariant(t, got)
+	})
+}
