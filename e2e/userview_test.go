@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +94,45 @@ func (s *stack) untilNotOK(t *testing.T, b *browser.Browser, host string, within
 			t.Fatalf("%s still answered 200 after %s", host, within)
 		}
 		time.Sleep(100 * time.Millisecond) // pacing the requests, not waiting for an event we could observe
+	}
+}
+
+// TestIngressNginxCustomErrorPage runs the README's recipe for a readable page behind
+// ingress-nginx: with custom-http-errors "500" and a default backend, the 500 that NGINX
+// makes of tokengate's 503 reaches that backend with X-Code and X-Original-URI, and the
+// browser gets its page instead of NGINX's.
+func TestIngressNginxCustomErrorPage(t *testing.T) {
+	t.Parallel()
+	type errorCall struct{ code, uri string }
+	calls := make(chan errorCall, 4)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case calls <- errorCall{code: r.Header.Get("X-Code"), uri: r.Header.Get("X-Original-URI")}:
+		default:
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "<title>error-pages</title>sign-in is unavailable right now")
+	}))
+	t.Cleanup(backend.Close)
+	const lifetime = 3 * time.Second
+	s := newStack(t, stackOptions{Proxy: "nginx", Mode: "ingress-nginx", ErrorBackend: backend.Listener.Addr().String(),
+		TokenLifetime: lifetime, SafetyMargin: time.Second, RefreshAhead: time.Second})
+	b := s.newBrowser()
+	s.signIn(b, https(grafana, "/"), "alice")
+	s.idp.SetUnavailable(true)
+	page, authCalls := s.untilNotOK(t, b, grafana, 4*lifetime)
+	if len(authCalls) != 1 || authCalls[0] != http.StatusServiceUnavailable || page.Status != http.StatusInternalServerError {
+		t.Fatalf("/auth %v, browser %d; want /auth [503], browser 500", authCalls, page.Status)
+	}
+	if !strings.Contains(string(page.Body), "<title>error-pages</title>") {
+		t.Errorf("browser got %s; want the error backend's page", snippet(page.Body))
+	}
+	select {
+	case c := <-calls:
+		if c.code != "500" || c.uri != "/" {
+			t.Errorf("error backend got X-Code %q X-Original-URI %q; want 500 and /", c.code, c.uri)
+		}
+	default:
+		t.Error("the error backend was never called")
 	}
 }
