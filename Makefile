@@ -1,17 +1,27 @@
 # tokengate — make demo to see it work, make test to run every test.
 GO        ?= go
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# --- version (chart appVersion ties the binary, the image and the chart together) ---
+# The chart's appVersion is the release version: a build of the commit tagged v$(APP_VERSION)
+# is $(APP_VERSION); any other build is $(APP_VERSION)-dev+<commit>, so `tokengate version`
+# always names the chart release it belongs to. Build the image with
+#   docker build --build-arg VERSION=$$(make -s version) .
+APP_VERSION := $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' deploy/helm/tokengate/Chart.yaml)
+VERSION   ?= $(if $(filter v$(APP_VERSION),$(shell git describe --tags --exact-match 2>/dev/null)),$(APP_VERSION),$(APP_VERSION)-dev+$(shell git describe --always --dirty 2>/dev/null || echo unknown))
+# --- end version ---
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 BIN       := bin/tokengate
 FUZZTIME  ?= 5s
 CONFIG    ?= deploy/config.example.yaml
 
-.PHONY: help all build run demo test unit fuzz lint bench stress clean
+.PHONY: help all build run demo test unit fuzz lint bench stress clean version
 
 all: lint test build
 
 help: ## List the targets
 	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+version: ## Print the version the binary and the chart's appVersion carry
+	@echo $(VERSION)
 
 build: ## Build bin/tokengate
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tokengate
@@ -49,6 +59,7 @@ fuzz: ## Run each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./session
 	$(GO) test -run '^$$' -fuzz '^FuzzRedirectSafe$$' -fuzztime $(FUZZTIME) ./handlers
 	$(GO) test -run '^$$' -fuzz '^FuzzParseForward$$' -fuzztime $(FUZZTIME) ./handlers
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./handlers
 
 # staticcheck is installed into bin/ on first use, pinned like helm.
 STATICCHECK ?= $(CURDIR)/bin/staticcheck

@@ -27,6 +27,10 @@ type nginxSite struct {
 	// (deploy/examples/ingress-nginx-auth-cache): /auth answers are cached per cookie and
 	// host for 30s, unless tokengate's X-Accel-Expires says less.
 	AuthCache bool
+	// ErrorBackend, when set, renders the custom-http-errors: "500" and default-backend
+	// annotations with this host:port as the default backend (README, "A readable page
+	// behind ingress-nginx").
+	ErrorBackend string
 }
 
 // nginxConfig is the part of the configuration ingress-nginx renders for
@@ -153,6 +157,22 @@ http {
             proxy_pass http://{{$.Tokengate}}/auth;
         }
 
+{{- if .ErrorBackend}}
+        # buildCustomErrorLocationsPerServer: the error goes to the default backend with the
+        # headers ingress-nginx documents for custom error pages.
+        location @custom_default-backend_500 {
+            internal;
+            proxy_intercept_errors off;
+            proxy_set_header X-Code         500;
+            proxy_set_header X-Format       $http_accept;
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Request-ID   $req_id;
+            proxy_set_header Host           $best_http_host;
+            rewrite (.*) / break;
+            proxy_pass http://{{.ErrorBackend}};
+        }
+{{- end}}
+
         location @auth-signin {
             internal;
             add_header Set-Cookie $auth_cookie;
@@ -174,6 +194,10 @@ http {
 
             set_escape_uri $escaped_request_uri $request_uri;
             error_page 401 = @auth-signin;
+{{- if .ErrorBackend}}
+            proxy_intercept_errors on;
+            error_page 500 = @custom_default-backend_500;
+{{- end}}
 
             proxy_set_header Host                   $best_http_host;
             proxy_set_header Upgrade                $http_upgrade;

@@ -57,6 +57,8 @@ type stackOptions struct {
 	Env []string
 	// Traefik varies the documented Traefik configuration.
 	Traefik traefikOptions
+	// ErrorBackend is the nginx sites' custom-http-errors default backend (host:port).
+	ErrorBackend string
 }
 
 // stack is one complete installation on 127.0.0.1: the identity provider, tokengate behind
@@ -99,7 +101,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		var sites []nginxSite
 		for _, host := range []string{headlamp, grafana} {
 			sites = append(sites, nginxSite{Host: host, Upstream: s.dashboards[host].Addr(), BufferSize: opts.BufferSize,
-				AuthCache: opts.CacheTTL > 0})
+				AuthCache: opts.CacheTTL > 0, ErrorBackend: opts.ErrorBackend})
 		}
 		s.port = startNginx(t, s.dir, s.tap.Addr(), sites, s.ready)
 	case "caddy":

@@ -52,7 +52,7 @@ type authNotes struct {
 // profile, the proxy family and the token cache outcome. Every error path answers 4xx/5xx,
 // never 2xx.
 func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
-	fwd, err := ParseForward(s.Config.ForwardAuth.Mode, c.Request.Header)
+	fwd, err := s.parseForward(c.Request) // envoy.go
 	if err != nil {
 		s.fail(c, errorf(http.StatusBadRequest, err.Error(), nil))
 		return

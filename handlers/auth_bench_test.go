@@ -108,7 +108,7 @@ func newBenchAuthWith(b testing.TB, groups int, tweak func(*handlers.Deps)) (htt
 	cfg := config.Defaults()
 	cfg.PublicURL = "https://auth.example.com"
 	cfg.AllowedRedirectDomains = []string{".example.com"}
-	cfg.Provider.IssuerURL = "https://login.example.com/tenant/v2.0"
+	cfg.Provider.IssuerURL = "https://login.microsoftonline.com/tenant/v2.0"
 	cfg.Provider.ClientID = "tokengate-bench"
 	cfg.Provider.ClientSecret = "bench-client-secret"
 	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}

@@ -158,6 +158,9 @@ func New(d Deps) http.Handler {
 	r.HEAD(oauth2AuthRoute, s.auth)
 	r.GET("/", s.home) // home.go: the signed-out page, the default post-logout landing
 	r.HEAD("/", s.home)
+	if d.Config.ForwardAuth.Mode == ForwardModeEnvoy {
+		registerEnvoyRoutes(r, s) // envoy.go
+	}
 	r.GET("/oauth2/start", s.start)
 	r.GET("/oauth2/callback", s.callback)
 	r.GET("/oauth2/sign_out", s.signOut)

@@ -33,8 +33,8 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&ports.auth, "auth-port", "4180", "port of tokengate")
 	fs.StringVar(&ports.dashboard, "dashboard-port", "8080", "port of the sample dashboard")
 	tokenLifetime := fs.Duration("token-lifetime", 0, "access token lifetime (0 = random 60-90 minutes, like Entra)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	d, err := startDemo(ports, *tokenLifetime, logger)
@@ -45,10 +45,16 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 tokengate demo is running.
 
   Open %s
-  Sign in as alice, bob, guest or many — the password is "password".
+  Sign in with password "password" as
+    alice    platform-admins
+    bob      developers
+    guest    a guest (B2B) account: no upn, AKS names her by object id
+    many     200 groups, the most a token holds
+    overage  250 groups: the token carries the groups overage claim instead
 
   The dashboard shows the bearer token it received (audience %s)
-  and checks it as the AKS API server would. Ctrl-C stops the demo.
+  and checks it as the AKS API server would; "Explain this token" shows what
+  tokengate doctor --token says about it. Ctrl-C stops the demo.
 
 `, d.dashboardURL, config.AKSServerAppID)
 	return d.run(ctx)

@@ -20,24 +20,24 @@ import (
 	"github.com/tokengate/tokengate/session"
 )
 
-func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "path of the YAML configuration file")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	cfg, err := config.Load(*configPath, os.Environ())
 	if err != nil {
-		return fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
+		return invalidConfig(err)
 	}
 	logger, err := telemetry.NewLogger(cfg.Log.Level, cfg.Log.Format, stderr)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usageErr("%w", err)
 	}
 	tracing, err := telemetry.NewTracing(ctx, version, stderr)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usageErr("%w", err)
 	}
 	a, err := newAppWith(cfg, logger, time.Now, &http.Client{Timeout: cfg.Provider.Timeout}, tracing)
 	if err != nil {
@@ -84,7 +84,7 @@ func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbo
 func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbound *http.Client, tracing *telemetry.Tracing) (*app, error) {
 	profiles, err := dashboards.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
+		return nil, invalidConfig(err)
 	}
 	obs, err := newObservability(tracing, profiles)
 	if err != nil {
@@ -93,7 +93,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	outbound = obs.instrument(outbound)
 	keys, err := cfg.CookieKeys()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usageErr("%w", err)
 	}
 	codec, err := session.NewCodec(keys, now)
 	if err != nil {

@@ -46,7 +46,7 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	}
 	opts, err := redisClientOptions(&cfg.Redis)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usageErr("%w", err)
 	}
 	rdb := redis.NewUniversalClient(opts)
 	if tracing.Enabled() {

@@ -230,7 +230,7 @@ type Token struct {
 
 // ForwardAuth configures which proxy headers are believed.
 type ForwardAuth struct {
-	// Mode is "auto" (default), "ingress-nginx", "traefik" or "caddy".
+	// Mode is "auto" (default), "ingress-nginx", "traefik", "caddy" or "envoy".
 	Mode string `yaml:"mode"`
 	// CacheTTL, when above zero, lets /auth answer with X-Accel-Expires so that an NGINX
 	// auth cache (ingress-nginx auth-cache-key) may keep a 200 for at most this long, and

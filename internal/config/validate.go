@@ -21,6 +21,9 @@ const (
 	ModeIngressNginx = "ingress-nginx"
 	ModeTraefik      = "traefik"
 	ModeCaddy        = "caddy"
+	// ModeEnvoy is Envoy's ext_authz HTTP service (Envoy Gateway, Istio): the check request
+	// carries the original method, path (after the /auth prefix) and authority.
+	ModeEnvoy = "envoy"
 )
 
 // Bounds that Validate enforces.
@@ -38,6 +41,7 @@ func (c *Config) Validate() error {
 	var ps problems
 	public := c.validateTop(&ps)
 	c.validateProvider(&ps)
+	c.validatePlaceholders(&ps) // placeholders.go
 	c.validateCookie(&ps, public)
 	c.validateTimes(&ps)
 	c.validateRedis(&ps)
@@ -45,8 +49,8 @@ func (c *Config) Validate() error {
 	if _, err := parseWebURL(c.Provider.GraphURL, "https://graph.microsoft.com"); err != nil {
 		ps.addErr("provider.graphURL", err)
 	}
-	if !slices.Contains([]string{ModeAuto, ModeIngressNginx, ModeTraefik, ModeCaddy}, c.ForwardAuth.Mode) {
-		ps.add("forwardAuth.mode", "%q is not one of auto, ingress-nginx, traefik, caddy", c.ForwardAuth.Mode)
+	if !slices.Contains([]string{ModeAuto, ModeIngressNginx, ModeTraefik, ModeCaddy, ModeEnvoy}, c.ForwardAuth.Mode) {
+		ps.add("forwardAuth.mode", "%q is not one of auto, ingress-nginx, traefik, caddy, envoy", c.ForwardAuth.Mode)
 	}
 	if c.ForwardAuth.CacheTTL < 0 || c.ForwardAuth.CacheTTL > 5*time.Minute {
 		ps.add("forwardAuth.cacheTTL", "%s is outside 0s–5m: a longer auth cache keeps signed-out users in", c.ForwardAuth.CacheTTL)

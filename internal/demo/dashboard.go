@@ -41,6 +41,10 @@ type View struct {
 	APIServer     string       `json:"apiServer"` // "accepted" or the reason for 401
 	SignOutURL    string       `json:"-"`
 	HeadersLength int          `json:"authorizationHeaderBytes"`
+	// Overage: the token carries Entra's groups overage claim instead of groups.
+	Overage bool `json:"groupsOverage"`
+	// Explanation is doctor's report on the token, on /explain only.
+	Explanation string `json:"-"`
 }
 
 // GroupView names one group of the user.
@@ -56,11 +60,15 @@ type TokenSummary struct {
 	Version   string    `json:"ver"`
 	Scope     string    `json:"scp"`
 	UPN       string    `json:"upn"`
+	OID       string    `json:"oid"`
 	ExpiresAt time.Time `json:"exp"`
 }
 
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	view := d.inspect(r.Context(), r)
+	if r.URL.Path == explainPath {
+		view.Explanation = explain(r.Header.Get("Authorization"))
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		w.Header().Set("Content-Type", "application/json")
@@ -100,7 +108,10 @@ func (d *Dashboard) inspect(ctx context.Context, r *http.Request) View {
 		Ver    string   `json:"ver"`
 		Scp    string   `json:"scp"`
 		UPN    string   `json:"upn"`
+		OID    string   `json:"oid"`
 		Groups []string `json:"groups"`
+		// ClaimNames is Entra's groups overage: {"groups": "src1"} instead of groups.
+		ClaimNames map[string]string `json:"_claim_names"`
 	}
 	if err := tok.Claims(&claims); err != nil {
 		view.APIServer = "401: unreadable claims"
@@ -108,7 +119,8 @@ func (d *Dashboard) inspect(ctx context.Context, r *http.Request) View {
 	}
 	view.APIServer = "accepted"
 	view.Token = TokenSummary{Audience: claims.Aud, Issuer: tok.Issuer, Version: claims.Ver,
-		Scope: claims.Scp, UPN: claims.UPN, ExpiresAt: tok.Expiry.UTC()}
+		Scope: claims.Scp, UPN: claims.UPN, OID: claims.OID, ExpiresAt: tok.Expiry.UTC()}
+	view.Overage = claims.ClaimNames["groups"] != ""
 	for _, id := range claims.Groups {
 		g := GroupView{ID: id}
 		if d.GroupName != nil {
@@ -134,11 +146,13 @@ func (d *Dashboard) apiServerVerifier(ctx context.Context) (*oidc.IDTokenVerifie
 }
 
 var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"until": func(t time.Time) string { return time.Until(t).Round(time.Second).String() },
+	"until":  func(t time.Time) string { return time.Until(t).Round(time.Second).String() },
+	"aksApp": func() string { return AKSServerAppID },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sample dashboard · tokengate demo</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;color:#1f2328}
 table{border-collapse:collapse}td,th{text-align:left;padding:.25rem .75rem;border-bottom:1px solid #d0d7de}
+.note{background:#ddf4ff;border:1px solid #54aeff;padding:.5rem .75rem;border-radius:6px}pre{white-space:pre-wrap;background:#f6f8fa;padding:.75rem}
 .ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}code{background:#f6f8fa;padding:0 .25rem}</style>
 </head><body>
 <h1>Sample Kubernetes dashboard</h1>
@@ -151,12 +165,24 @@ table{border-collapse:collapse}td,th{text-align:left;padding:.25rem .75rem;borde
 <tr><th>Token audience (aud)</th><td><code>{{.Token.Audience}}</code></td></tr>
 <tr><th>Token issuer (iss)</th><td><code>{{.Token.Issuer}}</code></td></tr>
 <tr><th>Token version / scope</th><td>{{.Token.Version}} / {{.Token.Scope}}</td></tr>
-<tr><th>upn</th><td>{{.Token.UPN}}</td></tr>
+<tr><th>upn</th><td>{{if .Token.UPN}}{{.Token.UPN}}{{else if eq .APIServer "accepted"}}<em>none</em>: Entra issues no <code>upn</code> for guest (B2B) accounts, so AKS names this user by object id <code>{{.Token.OID}}</code>. Bind guests in Kubernetes RBAC by that oid.{{end}}</td></tr>
 <tr><th>Expires</th><td>{{if not .Token.ExpiresAt.IsZero}}{{.Token.ExpiresAt.Format "15:04:05 MST"}} (in {{until .Token.ExpiresAt}}){{end}}</td></tr>
 <tr><th>Authorization header</th><td>{{.HeadersLength}} bytes (the token itself is not shown)</td></tr>
 </table>
 <h2>Groups ({{len .Groups}})</h2>
+{{if .Overage}}<p class="note">No groups in the token: this user is in more than 200 groups, so
+Entra replaced the <code>groups</code> claim with a groups overage claim
+(<code>_claim_names.groups</code>). The AKS API server looks the groups up itself; tokengate does
+the same for its own allow-lists (<code>graphGroupLookup</code>) with Microsoft Graph
+<a href="https://learn.microsoft.com/en-us/graph/api/directoryobject-getmemberobjects">getMemberObjects</a>.
+See <a href="https://learn.microsoft.com/en-us/security/zero-trust/develop/configure-tokens-group-claims-app-roles">group claims and overage</a>.</p>{{end}}
 <ul>{{range .Groups}}<li>{{if .Name}}{{.Name}} {{end}}<code>{{.ID}}</code></li>{{end}}</ul>
+<h2>What would the API server say?</h2>
+{{if .Explanation}}<pre>{{.Explanation}}</pre>{{else}}<p><a href="/explain">Explain this token</a>: the report
+<code>tokengate doctor --token</code> gives, run here on the token this dashboard received (the
+token itself is never shown).</p>{{end}}
+<p>On a real cluster, explain your own AKS token the same way:<br>
+<code>kubelogin get-token --login azurecli --server-id {{aksApp}} | jq -r .status.token | tokengate doctor --token -</code></p>
 <p><a href="{{.SignOutURL}}">Sign out</a></p>
 </body></html>
 `))
