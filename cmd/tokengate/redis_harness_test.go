@@ -32,7 +32,8 @@ type redisCluster struct {
 	t         *testing.T
 	clock     *testClock
 	idp       *devidp.Provider
-	redis     *redistest.Server
+	redis     *redistest.Server   // nil on a Sentinel topology
+	sentinel  *redistest.Sentinel // nil on a single server
 	cfg       *config.Config
 	replicas  []*tokengateReplica
 	dashboard *httptest.Server
@@ -58,8 +59,19 @@ func newRedisCluster(t *testing.T, n int, rotate bool) *redisCluster {
 // newRedisClusterWith is newRedisCluster with every replica traced by tracing (nil: off).
 func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing) *redisCluster {
 	t.Helper()
+	return newRedisClusterOn(t, n, rotate, tracing, false)
+}
+
+// newRedisClusterOn is newRedisClusterWith on a Sentinel topology (one master, one replica,
+// three Sentinels) when sentinel is set, reached through redis.addrs and redis.masterName.
+func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing, sentinel bool) *redisCluster {
+	t.Helper()
 	c := &redisCluster{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}, tracing: tracing}
-	c.redis = redistest.Start(t)
+	if sentinel {
+		c.sentinel = redistest.StartSentinel(t)
+	} else {
+		c.redis = redistest.Start(t)
+	}
 	idpSrv := httptest.NewServer(nil)
 	t.Cleanup(idpSrv.Close)
 	first := startTLS(t)
@@ -83,7 +95,11 @@ func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tr
 	cfg := testConfig(first.URL, provider)
 	cfg.Provider.Timeout = 5 * time.Second
 	cfg.Session.Store = config.StoreRedis
-	cfg.Redis.URL = c.redis.URL()
+	if sentinel {
+		cfg.Redis.Addrs, cfg.Redis.MasterName = c.sentinel.Addrs(), redistest.MasterName
+	} else {
+		cfg.Redis.URL = c.redis.URL()
+	}
 	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once
 	cfg.Redis.SessionCacheTTL = testCacheTTL
 	cfg.Redis.LockTTL = 10 * time.Second

@@ -31,6 +31,10 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// conf, when set, is a sentinel configuration file: the process runs as a Sentinel.
+	conf string
+	// extra are further command-line options (--replicaof, --cluster-enabled).
+	extra []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -40,18 +44,35 @@ type Server struct {
 // Start runs redis-server and waits until it answers PING. Cleanup stops it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("E2E") == "required" {
-			t.Fatalf("redis-server is not installed and E2E=required: %v", err)
-		}
-		t.Skipf("redis-server is not installed (apt-get install redis-server); skipping: %v", err)
-	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	return start(t, "", nil)
+}
+
+// start runs redis-server with extra options, or a Sentinel on conf when conf is set.
+func start(t testing.TB, conf string, extra []string) *Server {
+	t.Helper()
+	bin := requireBinary(t, "redis-server")
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), conf: conf, extra: extra}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
 }
+
+// requireBinary returns the path of name, skipping the test when it is not installed, or
+// failing it when E2E=required (CI), so a broken image cannot turn into a silent pass.
+func requireBinary(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("E2E") == "required" {
+			t.Fatalf("%s is not installed and E2E=required: %v", name, err)
+		}
+		t.Skipf("%s is not installed (apt-get install redis-server redis-sentinel redis-tools); skipping: %v", name, err)
+	}
+	return bin
+}
+
+// Port is the server's TCP port.
+func (s *Server) Port() int { return s.port }
 
 // Addr is host:port of the server.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
@@ -68,8 +89,7 @@ func (s *Server) Restart() {
 	if s.cmd != nil {
 		return
 	}
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--dbfilename", "dump.rdb")
+	cmd := exec.Command(s.bin, s.args()...)
 	cmd.Dir = s.dir
 	log, err := os.OpenFile(filepath.Join(s.dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -101,6 +121,20 @@ func (s *Server) Restart() {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// args is the command line: a Sentinel reads (and rewrites) its file; a server keeps
+// nothing on disk unless Save is called.
+func (s *Server) args() []string {
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf, "--sentinel")
+	}
+	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir)
+	if s.conf == "" {
+		args = append(args, "--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb")
+	}
+	return append(args, s.extra...)
 }
 
 // Save writes the dataset to disk, so that Restart after Stop brings it back.
