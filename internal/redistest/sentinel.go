@@ -124,13 +124,19 @@ func (s *Sentinel) WaitFailover(old *Server) *Server {
 	return promoted
 }
 
-// waitFor polls ok every 20ms until it holds, failing the test after settleTimeout.
 func (s *Sentinel) waitFor(what string, ok func() bool) {
 	s.t.Helper()
+	waitUntil(s.t, what, ok)
+}
+
+// waitUntil polls ok every 20ms until it holds, failing the test after settleTimeout: the
+// processes change state on their own clocks (replication, gossip), which no test controls.
+func waitUntil(t testing.TB, what string, ok func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(settleTimeout)
 	for !ok() {
 		if time.Now().After(deadline) {
-			s.t.Fatalf("waited %s for %s", settleTimeout, what)
+			t.Fatalf("waited %s for %s", settleTimeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
