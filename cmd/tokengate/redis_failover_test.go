@@ -1,73 +1,93 @@
 package main
 
 import (
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/tokengate/tokengate/internal/browser"
 	"github.com/tokengate/tokengate/session"
 )
 
-// failoverRecoveryBound is how long after the kill of the master a request that needs Redis
-// may keep failing: Sentinel's down-after (1s), the election and promotion (about 1s), and
-// go-redis asking the Sentinels again on its next dial, with room for a loaded machine.
+// failoverRecoveryBound is how long after the kill of a master a request that needs Redis
+// may keep failing: the down-after or node timeout (1s), the election and promotion (about
+// 1s), and go-redis finding the new master on its next call, with room for a loaded machine.
 const failoverRecoveryBound = 15 * time.Second
 
-// loadTally counts the answers of a load run by status; transport errors count as 0.
-type loadTally struct {
-	mu     sync.Mutex
-	counts map[int]int
+// disruption is what happens to the store while /auth is under load.
+type disruption struct {
+	// needRedis are the statuses a request that must read Redis may get meanwhile.
+	needRedis []int
+	// replicate makes every write so far survive the disruption (WAIT 1 on the masters).
+	replicate func()
+	// start disrupts the store, knowing the slot of the session whose refresh lock is held
+	// (-1 without a Cluster); the wait it returns ends when the topology reports recovery.
+	start func(lockSlot int) (wait func())
 }
 
-func (l *loadTally) add(status int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.counts == nil {
-		l.counts = map[int]int{}
-	}
-	l.counts[status]++
-}
-
-func (l *loadTally) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return fmt.Sprint(l.counts)
-}
-
-// only reports the statuses outside allowed, with their counts.
-func (l *loadTally) only(allowed ...int) map[int]int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	bad := map[int]int{}
-	for s, n := range l.counts {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || s == a
-		}
-		if !ok {
-			bad[s] = n
-		}
-	}
-	return bad
-}
-
-// Kill the Sentinel-managed master under steady /auth load. Sessions every replica holds in
-// memory keep being served (200, never 503 or 401); a replica that has to read a session
-// from Redis may answer 503 until the replica is promoted, never 401; no session written
-// before the kill (and acknowledged by WAIT) is lost; a refresh lock taken before the kill
-// still holds on the new master; the next refresh of every session happens once, with no
-// refresh token spent twice.
+// Kill the Sentinel-managed master under steady /auth load.
 func TestRedisSentinelFailoverUnderLoad(t *testing.T) {
-	c := newRedisClusterOn(t, 2, true, nil, true)
-	warm := c.signInMany(4)  // served by every replica before the kill
-	fresh := c.signInMany(4) // never seen by the cold replica before the kill
+	c := newRedisClusterOn(t, 2, true, nil, onSentinel)
+	c.underLoad(t, disruption{
+		needRedis: []int{http.StatusOK, http.StatusServiceUnavailable},
+		replicate: c.sentinel.Replicate,
+		start: func(int) func() {
+			old := c.sentinel.Master()
+			old.Stop()
+			return func() { c.sentinel.WaitFailover(old) }
+		},
+	})
+}
+
+// Kill the Cluster master that serves a session's slot under steady /auth load.
+func TestRedisClusterFailoverUnderLoad(t *testing.T) {
+	c := newRedisClusterOn(t, 2, true, nil, onCluster)
+	c.underLoad(t, disruption{
+		needRedis: []int{http.StatusOK, http.StatusServiceUnavailable},
+		replicate: c.cluster.Replicate,
+		start: func(slot int) func() {
+			old := c.cluster.MasterOf(slot)
+			old.Stop()
+			return func() { c.cluster.WaitFailover(old, slot) }
+		},
+	})
+}
+
+// Move a session's slot to another master and back, several times, under steady /auth
+// load: Redis stays up, so even requests that need it must succeed (MOVED and ASK are the
+// client's business).
+func TestRedisClusterReshardUnderLoad(t *testing.T) {
+	c := newRedisClusterOn(t, 2, true, nil, onCluster)
+	c.underLoad(t, disruption{
+		needRedis: []int{http.StatusOK},
+		replicate: c.cluster.Replicate,
+		start: func(slot int) func() {
+			home := c.cluster.MasterOf(slot)
+			away := c.cluster.MasterOf((slot + 8192) % 16384)
+			if away == home {
+				t.Fatalf("slots %d and %d on one master; the test wants two", slot, (slot+8192)%16384)
+			}
+			for range 5 {
+				c.cluster.MoveSlot(slot, away)
+				c.cluster.MoveSlot(slot, home)
+			}
+			return func() {}
+		},
+	})
+}
+
+// underLoad runs d under steady /auth load on two replicas and a third, cold one, and
+// asserts the promises of a store disruption. Sessions every replica holds in memory keep
+// being served (200, never 503 or 401). A replica that has to read a session from Redis
+// answers one of d.needRedis, never 401, and 200 within failoverRecoveryBound. No session
+// written before (and acknowledged by WAIT) is lost. A refresh lock taken before still holds
+// afterwards. The next refresh of every session happens once, with no refresh token spent
+// twice.
+func (c *redisCluster) underLoad(t *testing.T, d disruption) {
+	warm := c.signInMany(4)  // served by every replica before the disruption
+	fresh := c.signInMany(4) // never seen by the cold replica before it
 	for _, cookies := range warm {
 		for i := range c.replicas {
 			if page := c.authWith(i, cookies); page.Status != http.StatusOK {
@@ -83,10 +103,11 @@ func TestRedisSentinelFailoverUnderLoad(t *testing.T) {
 	lockHolder := c.sessionOf(0, warm[0])
 	unlock, lease, err := c.replicas[0].app.store.shared.Lock(t.Context(), lockHolder)
 	if err != nil || lease == 0 {
-		t.Fatalf("take the refresh lock before the kill = %v, %v; want it", lease, err)
+		t.Fatalf("take the refresh lock before the disruption = %v, %v; want it", lease, err)
 	}
 	defer unlock()
-	c.sentinel.Replicate() // what was acknowledged with WAIT 1 survives the kill
+	lockSlot := c.lockSlot()
+	d.replicate()
 
 	var stop atomic.Bool
 	var tally loadTally
@@ -108,152 +129,97 @@ func TestRedisSentinelFailoverUnderLoad(t *testing.T) {
 		}
 	})
 
-	old := c.sentinel.Master()
-	killed := time.Now()
-	old.Stop()
-	// From the kill on, the cold replica is asked for sessions it never read: each answer
-	// needs Redis. It may answer 503 until the promotion, then must answer 200.
+	began := time.Now()
+	wait := d.start(lockSlot)
+	// From now on, the cold replica is asked for sessions it never read: each answer needs
+	// Redis.
 	var needRedis loadTally
-	var recovered time.Duration
 	probe := make(chan error, 1)
-	go func() { probe <- c.probeUntilOK(cold, fresh, killed, &needRedis) }()
-	c.sentinel.WaitFailover(old)
-	promoted := time.Since(killed)
+	go func() { probe <- c.probeUntilOK(cold, fresh, began, &needRedis) }()
+	wait()
+	settled := time.Since(began)
 	if err := <-probe; err != nil {
-		t.Fatal(err)
+		logs := c.logs.String()
+		t.Fatalf("%v\nend of the replicas' log:\n%s", err, logs[max(0, len(logs)-3000):])
 	}
-	recovered = time.Since(killed)
+	// Fully recovered: every replica reaches the slot of the locked session again.
+	for i := range c.replicas {
+		c.waitStoreAnswers(t, i, lockHolder, began)
+	}
+	recovered := time.Since(began)
 	stop.Store(true)
 	wg.Wait()
-	t.Logf("sentinel promoted the replica %s after the kill; Redis-bound requests succeed again after %s", promoted.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond))
-	t.Logf("answers from memory during the failover: %s; answers that needed Redis: %s", &tally, &needRedis)
+	t.Logf("the topology settled %s after the disruption began; every replica reads the disrupted slot again after %s", settled.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond))
+	t.Logf("answers from memory meanwhile: %s; answers that needed Redis: %s", &tally, &needRedis)
 	if bad := tally.only(http.StatusOK); len(bad) > 0 {
 		t.Errorf("sessions held in memory got %v (status: count; 0 is a socket error); want only 200", bad)
 	}
-	if bad := needRedis.only(http.StatusOK, http.StatusServiceUnavailable); len(bad) > 0 {
-		t.Errorf("requests that needed Redis got %v; want only 200 or 503, never 401", bad)
+	if bad := needRedis.only(d.needRedis...); len(bad) > 0 {
+		t.Errorf("requests that needed Redis got %v; want only %v, never 401", bad, d.needRedis)
 	}
 
 	if _, lease, err := c.replicas[1].app.store.shared.Lock(t.Context(), lockHolder); err != nil || lease != 0 {
-		t.Errorf("another replica's lock on the new master = %v, %v; want held (lease 0): the lock was replicated", lease, err)
+		t.Errorf("another replica's lock afterwards = %v, %v; want held (lease 0): the lock was kept", lease, err)
 	}
 	unlock()
+	c.wantNoSessionLost(t, append(warm, fresh...))
+}
 
-	c.clock.Advance(testCacheTTL) // every copy in memory is stale: all is read from the new master
+// wantNoSessionLost reads every session on every replica from Redis, then refreshes each
+// once, concurrently on all replicas, with no refresh token spent twice.
+func (c *redisCluster) wantNoSessionLost(t *testing.T, sessions [][]*http.Cookie) {
+	t.Helper()
+	c.clock.Advance(testCacheTTL) // every copy in memory is stale: all is read from Redis
 	lost := 0
-	for _, cookies := range append(warm, fresh...) {
+	for _, cookies := range sessions {
 		for i := range c.replicas {
 			if page := c.authWith(i, cookies); page.Status != http.StatusOK {
 				lost++
-				t.Errorf("after the failover, replica %d = %d %s; want 200", i, page.Status, page.Body)
+				t.Errorf("afterwards, replica %d = %d %s; want 200", i, page.Status, page.Body)
 			}
 		}
 	}
 	if lost > 0 {
-		t.Errorf("%d session reads failed after the failover; want 0 sessions lost", lost)
+		t.Errorf("%d session reads failed afterwards; want 0 sessions lost", lost)
 	}
-
 	before := c.idp.TokenCalls("refresh_token")
 	c.clock.Advance(testTokenLifetime)
-	c.hammerAll(t, append(warm, fresh...))
-	if got := c.idp.TokenCalls("refresh_token") - before; got != len(warm)+len(fresh) {
-		t.Errorf("refreshes after the failover = %d; want one per session, %d", got, len(warm)+len(fresh))
+	c.hammerAll(t, sessions)
+	if got := c.idp.TokenCalls("refresh_token") - before; got != len(sessions) {
+		t.Errorf("refreshes afterwards = %d; want one per session, %d", got, len(sessions))
 	}
 	if got := c.idp.RefreshTokenReuses(); got != 0 {
 		t.Errorf("the provider saw %d refresh tokens spent twice; want 0", got)
 	}
 }
 
-// probeUntilOK asks replica i for each session until it answers 200, counting the answers.
-// It gives up failoverRecoveryBound after since.
-func (c *redisCluster) probeUntilOK(i int, sessions [][]*http.Cookie, since time.Time, tally *loadTally) error {
-	for _, cookies := range sessions {
-		for {
-			status, _ := c.tryAuth(i, cookies)
-			tally.add(status)
-			if status == http.StatusOK {
-				break
-			}
-			if time.Since(since) > failoverRecoveryBound {
-				return fmt.Errorf("replica %d still answers %d (%s) after the kill; want 200 within %s", i, status, tally, failoverRecoveryBound)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return nil
-}
-
-// signInMany signs in n sessions of alice, each in its own browser, and returns their cookies.
-func (c *redisCluster) signInMany(n int) [][]*http.Cookie {
-	c.t.Helper()
-	out := make([][]*http.Cookie, n)
-	saved := c.browser
-	defer func() { c.browser = saved }()
-	for i := range out {
-		c.browser = browser.New(c.replicas[0].srv.Client().Transport)
-		c.signIn("alice")
-		out[i] = c.cookies()
-	}
-	return out
-}
-
-// sessionOf opens the session cookies carry as replica i sees it.
-func (c *redisCluster) sessionOf(i int, cookies []*http.Cookie) *session.Session {
-	c.t.Helper()
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	for _, ck := range cookies {
-		req.AddCookie(ck)
-	}
-	sess, err := c.replicas[i].app.store.sessions.Load(req.Context(), req)
-	if err != nil {
-		c.t.Fatalf("load session: %v", err)
-	}
-	return sess
-}
-
-// tryAuth is authWith for goroutines: it returns the status, or 0 and the transport error.
-func (c *redisCluster) tryAuth(i int, cookies []*http.Cookie) (int, error) {
-	req, err := http.NewRequest(http.MethodGet, c.replicas[i].srv.URL+"/auth", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header = http.Header{
-		"X-Forwarded-Method": {"GET"},
-		"X-Forwarded-Proto":  {"https"},
-		"X-Forwarded-Host":   {strings.TrimPrefix(c.dashboard.URL, "https://")},
-		"X-Forwarded-Uri":    {"/api/v1/namespaces"},
-		"Accept":             {"application/json"},
-	}
-	for _, ck := range cookies {
-		req.AddCookie(ck)
-	}
-	resp, err := c.replicas[i].srv.Client().Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
-}
-
-// hammerAll sends /auth for every session to every replica at once and fails on any answer
-// but 200.
-func (c *redisCluster) hammerAll(t *testing.T, sessions [][]*http.Cookie) {
+// waitStoreAnswers waits until replica i reads sess's keys from Redis without error,
+// failing the test failoverRecoveryBound after since.
+func (c *redisCluster) waitStoreAnswers(t *testing.T, i int, sess *session.Session, since time.Time) {
 	t.Helper()
-	var tally loadTally
-	var wg sync.WaitGroup
-	for _, cookies := range sessions {
-		for i := range c.replicas {
-			for range 2 {
-				wg.Go(func() {
-					status, _ := c.tryAuth(i, cookies)
-					tally.add(status)
-				})
-			}
+	for {
+		_, err := c.replicas[i].app.store.shared.Get(t.Context(), sess, c.cfg.Provider.ResourceScope)
+		if err == nil {
+			return
+		}
+		if time.Since(since) > failoverRecoveryBound {
+			t.Fatalf("replica %d still cannot read the session from Redis %s after the disruption: %v", i, failoverRecoveryBound, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// lockSlot is the hash slot of the one refresh lock held now, -1 when not on a Cluster.
+func (c *redisCluster) lockSlot() int {
+	c.t.Helper()
+	if c.cluster == nil {
+		return -1
+	}
+	for _, k := range c.cluster.Keys() {
+		if strings.HasSuffix(k, ":lock") {
+			return c.cluster.Slot(k)
 		}
 	}
-	wg.Wait()
-	if bad := tally.only(http.StatusOK); len(bad) > 0 {
-		t.Errorf("concurrent /auth got %v; want only 200", bad)
-	}
+	c.t.Fatal("no refresh lock key in the cluster")
+	return -1
 }

@@ -32,8 +32,9 @@ type redisCluster struct {
 	t         *testing.T
 	clock     *testClock
 	idp       *devidp.Provider
-	redis     *redistest.Server   // nil on a Sentinel topology
-	sentinel  *redistest.Sentinel // nil on a single server
+	redis     *redistest.Server   // the single server; nil on Sentinel or Cluster
+	sentinel  *redistest.Sentinel // nil unless topology is onSentinel
+	cluster   *redistest.Cluster  // nil unless topology is onCluster
 	cfg       *config.Config
 	replicas  []*tokengateReplica
 	dashboard *httptest.Server
@@ -59,17 +60,28 @@ func newRedisCluster(t *testing.T, n int, rotate bool) *redisCluster {
 // newRedisClusterWith is newRedisCluster with every replica traced by tracing (nil: off).
 func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing) *redisCluster {
 	t.Helper()
-	return newRedisClusterOn(t, n, rotate, tracing, false)
+	return newRedisClusterOn(t, n, rotate, tracing, onServer)
 }
 
-// newRedisClusterOn is newRedisClusterWith on a Sentinel topology (one master, one replica,
-// three Sentinels) when sentinel is set, reached through redis.addrs and redis.masterName.
-func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing, sentinel bool) *redisCluster {
+// topology is the shape of Redis the replicas share.
+type topology int
+
+const (
+	onServer   topology = iota // one redis-server, redis.url
+	onSentinel                 // one master, one replica, three Sentinels: redis.addrs + masterName
+	onCluster                  // three masters, three replicas: redis.addrs
+)
+
+// newRedisClusterOn is newRedisClusterWith on the given Redis topology.
+func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing, topo topology) *redisCluster {
 	t.Helper()
 	c := &redisCluster{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}, tracing: tracing}
-	if sentinel {
+	switch topo {
+	case onSentinel:
 		c.sentinel = redistest.StartSentinel(t)
-	} else {
+	case onCluster:
+		c.cluster = redistest.StartCluster(t)
+	default:
 		c.redis = redistest.Start(t)
 	}
 	idpSrv := httptest.NewServer(nil)
@@ -95,9 +107,12 @@ func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Trac
 	cfg := testConfig(first.URL, provider)
 	cfg.Provider.Timeout = 5 * time.Second
 	cfg.Session.Store = config.StoreRedis
-	if sentinel {
+	switch topo {
+	case onSentinel:
 		cfg.Redis.Addrs, cfg.Redis.MasterName = c.sentinel.Addrs(), redistest.MasterName
-	} else {
+	case onCluster:
+		cfg.Redis.Addrs = c.cluster.Addrs()
+	default:
 		cfg.Redis.URL = c.redis.URL()
 	}
 	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once

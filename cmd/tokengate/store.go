@@ -48,7 +48,7 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	rdb := redis.NewUniversalClient(opts)
+	rdb := newRedisClient(opts)
 	if tracing.Enabled() {
 		rdb.AddHook(telemetry.RedisHook(tracing.Provider))
 	}
@@ -69,6 +69,24 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 		activeSessions: store.ActiveSessions,
 		close:          func() { _ = rdb.Close() },
 	}, nil
+}
+
+// clusterStateReload is how often a Cluster client re-reads the slot map while it is used.
+// go-redis re-reads it at once on MOVED or ASK, but not when the master of a slot stops
+// answering: with its default (60s) a killed master's slots kept failing for a minute
+// after the Cluster had promoted its replica. One CLUSTER SLOTS every 2s per replica is
+// cheap.
+const clusterStateReload = 2 * time.Second
+
+// newRedisClient returns the client opts describe: a Cluster client when there are several
+// addrs and no masterName, else a single-server or Sentinel client.
+func newRedisClient(opts *redis.UniversalOptions) redis.UniversalClient {
+	if opts.MasterName == "" && len(opts.Addrs) > 1 {
+		cluster := opts.Cluster()
+		cluster.ClusterStateReloadInterval = clusterStateReload
+		return redis.NewClusterClient(cluster)
+	}
+	return redis.NewUniversalClient(opts)
 }
 
 // redisClientOptions turns the redis section into go-redis options: one server from url,

@@ -102,3 +102,153 @@ func (s *Server) clusterInfo(field string) string {
 	}
 	return ""
 }
+
+// Replicate waits until every master's acknowledged writes reached its replica (WAIT 1 on
+// each master): what the kill of a master can no longer lose.
+func (c *Cluster) Replicate() {
+	c.t.Helper()
+	for _, n := range c.Nodes {
+		if n.info("role") != "master" {
+			continue
+		}
+		if got, err := n.Do("WAIT", "1", "5000"); err != nil || got != "1" {
+			c.t.Fatalf("WAIT 1 on %s = %q, %v; want 1 replica in sync", n.Addr(), got, err)
+		}
+	}
+}
+
+// MasterOf returns the node that serves slot now, as a live node sees it.
+func (c *Cluster) MasterOf(slot int) *Server {
+	c.t.Helper()
+	if m := c.masterOf(slot); m != nil {
+		return m
+	}
+	c.t.Fatalf("no live node names the master of slot %d", slot)
+	return nil
+}
+
+// masterOf is MasterOf, nil while no live node names one (during a failover).
+func (c *Cluster) masterOf(slot int) *Server {
+	for _, n := range c.Nodes {
+		for _, line := range c.nodes(n) {
+			if line.master && !line.failed && line.serves(slot) {
+				if srv := c.byAddr(line.addr); srv != nil {
+					return srv
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// WaitFailover waits until a replica took over the slots of old (stopped) and every other
+// node reports the cluster ok again, and returns the new master of slot.
+func (c *Cluster) WaitFailover(old *Server, slot int) *Server {
+	c.t.Helper()
+	var promoted *Server
+	waitUntil(c.t, "a cluster failover", func() bool {
+		for _, n := range c.Nodes {
+			if n != old && n.clusterInfo("cluster_state") != "ok" {
+				return false
+			}
+		}
+		promoted = c.masterOf(slot)
+		return promoted != nil && promoted != old && promoted.info("role") == "master"
+	})
+	return promoted
+}
+
+// MoveSlot migrates slot and its keys to the master to, as `redis-cli --cluster reshard`
+// does for each slot it moves: IMPORTING, MIGRATING, MIGRATE in batches, then NODE on
+// every master.
+func (c *Cluster) MoveSlot(slot int, to *Server) {
+	c.t.Helper()
+	from := c.MasterOf(slot)
+	s := strconv.Itoa(slot)
+	do := func(n *Server, args ...string) string {
+		reply, err := n.Do(args...)
+		if err != nil {
+			c.t.Fatalf("%s on %s: %v", strings.Join(args[:2], " "), n.Addr(), err)
+		}
+		return reply
+	}
+	do(to, "CLUSTER", "SETSLOT", s, "IMPORTING", c.nodeID(from))
+	do(from, "CLUSTER", "SETSLOT", s, "MIGRATING", c.nodeID(to))
+	for {
+		keys := do(from, "CLUSTER", "GETKEYSINSLOT", s, "100")
+		if keys == "" {
+			break
+		}
+		args := []string{"MIGRATE", "127.0.0.1", strconv.Itoa(to.Port()), "", "0", "5000", "KEYS"}
+		do(from, append(args, strings.Split(keys, "\n")...)...)
+	}
+	for _, n := range []*Server{to, from} {
+		do(n, "CLUSTER", "SETSLOT", s, "NODE", c.nodeID(to))
+	}
+	for _, n := range c.Nodes {
+		if n != to && n != from && n.info("role") == "master" {
+			do(n, "CLUSTER", "SETSLOT", s, "NODE", c.nodeID(to))
+		}
+	}
+}
+
+// nodeLine is one line of CLUSTER NODES.
+type nodeLine struct {
+	id, addr       string
+	master, failed bool
+	ranges         []string
+}
+
+func (l nodeLine) serves(slot int) bool {
+	for _, r := range l.ranges {
+		lo, hi, found := strings.Cut(r, "-")
+		if !found {
+			hi = lo
+		}
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if errA == nil && errB == nil && a <= slot && slot <= b {
+			return true
+		}
+	}
+	return false
+}
+
+// nodes parses CLUSTER NODES as n sees it; nil when n does not answer.
+func (c *Cluster) nodes(n *Server) []nodeLine {
+	reply, err := n.Do("CLUSTER", "NODES")
+	if err != nil {
+		return nil
+	}
+	var out []nodeLine
+	for line := range strings.SplitSeq(reply, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		out = append(out, nodeLine{
+			id: f[0], addr: addr, ranges: f[8:],
+			master: strings.Contains(f[2], "master"), failed: strings.Contains(f[2], "fail"),
+		})
+	}
+	return out
+}
+
+func (c *Cluster) nodeID(s *Server) string {
+	c.t.Helper()
+	id, err := s.Do("CLUSTER", "MYID")
+	if err != nil {
+		c.t.Fatalf("CLUSTER MYID on %s: %v", s.Addr(), err)
+	}
+	return id
+}
+
+func (c *Cluster) byAddr(addr string) *Server {
+	for _, n := range c.Nodes {
+		if n.Addr() == addr {
+			return n
+		}
+	}
+	return nil
+}
