@@ -9,6 +9,7 @@ import (
 	"io"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -43,6 +44,7 @@ var decoders = map[string]func() metav1.Object{
 	"v1/Namespace":                            func() metav1.Object { return &corev1.Namespace{} },
 	"apps/v1/Deployment":                      func() metav1.Object { return &appsv1.Deployment{} },
 	"policy/v1/PodDisruptionBudget":           func() metav1.Object { return &policyv1.PodDisruptionBudget{} },
+	"autoscaling/v2/HorizontalPodAutoscaler":  func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
 	"networking.k8s.io/v1/Ingress":            func() metav1.Object { return &networkingv1.Ingress{} },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() metav1.Object { return &serviceMonitor{} },
 	"traefik.io/v1alpha1/Middleware":          func() metav1.Object { return &middleware{} },
