@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"text/template"
 )
@@ -55,6 +57,17 @@ events {
 }
 
 http {
+{{- with .Pool}}
+    # Several tokengate replicas behind one Service, as ingress-nginx balances endpoints:
+    # keep-alive connections, and nginx's default proxy_next_upstream (error timeout) that
+    # retries a request on the next replica when one refuses or drops the connection.
+    upstream tokengate_pool {
+{{- range .}}
+        server {{.}} max_fails=0;
+{{- end}}
+        keepalive 32;
+    }
+{{- end}}
     access_log {{.Dir}}/access.log;
     client_body_temp_path {{.Dir}}/client-body;
     proxy_temp_path {{.Dir}}/proxy-temp;
@@ -204,26 +217,88 @@ http {
 // port, returning the port once nginx routes a request to tokengate's /healthz.
 func startNginx(t *testing.T, dir, tokengate string, sites []nginxSite, ready func(port int) error) int {
 	t.Helper()
+	port, _, _ := runNginx(t, dir, tokengate, nil, sites, ready)
+	return port
+}
+
+// nginxPool is NGINX in front of tokengate replicas whose upstream list changes as
+// ingress-nginx's does when a Service's ready endpoints change.
+type nginxPool struct {
+	t    *testing.T
+	port int
+	proc *process
+	conf func(pool []string) // rewrites nginx.conf with pool
+}
+
+// startNginxPool is startNginx with tokengate replicas at addrs behind one upstream.
+func startNginxPool(t *testing.T, dir string, addrs []string, sites []nginxSite, ready func(port int) error) *nginxPool {
+	t.Helper()
+	n := &nginxPool{t: t}
+	n.port, n.proc, n.conf = runNginx(t, dir, "tokengate_pool", addrs, sites, ready)
+	return n
+}
+
+// setPool makes NGINX balance over addrs from now on: it rewrites the configuration, reloads
+// (SIGHUP) and waits until the workers of the old configuration have exited.
+func (n *nginxPool) setPool(addrs []string) {
+	n.t.Helper()
+	old := childPIDs(n.proc.cmd.Process.Pid)
+	n.conf(addrs)
+	if err := syscall.Kill(n.proc.cmd.Process.Pid, syscall.SIGHUP); err != nil {
+		n.t.Fatalf("reload nginx: %v", err)
+	}
+	n.proc.waitReady(n.t, func() error {
+		now := childPIDs(n.proc.cmd.Process.Pid)
+		for pid := range old {
+			if now[pid] {
+				return fmt.Errorf("worker %s of the old configuration still runs: %w", pid, errNotYet)
+			}
+		}
+		if len(now) == 0 {
+			return fmt.Errorf("no worker yet: %w", errNotYet)
+		}
+		return nil
+	})
+}
+
+// childPIDs lists the children of pid (Linux /proc).
+func childPIDs(pid int) map[string]bool {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	out := map[string]bool{}
+	for f := range strings.FieldsSeq(string(b)) {
+		out[f] = true
+	}
+	return out
+}
+
+// runNginx runs NGINX and returns its port, its process and a function that rewrites its
+// configuration with another upstream pool.
+func runNginx(t *testing.T, dir, tokengate string, pool []string, sites []nginxSite, ready func(port int) error) (int, *process, func([]string)) {
+	t.Helper()
 	bin := requireTool(t, "nginx", "/usr/sbin/nginx")
 	for _, m := range []string{"ndk_http_module.so", "ngx_http_set_misc_module.so"} {
 		requireFile(t, filepath.Join(nginxModules, m), "nginx set-misc module (Debian package libnginx-mod-http-set-misc) for set_escape_uri")
 	}
 	port := freePort(t)
-	var conf strings.Builder
-	err := nginxConfig.Execute(&conf, map[string]any{
-		"AsRoot":          os.Geteuid() == 0, // workers must read the temp dir the test made
-		"Dir":             dir,
-		"Modules":         nginxModules,
-		"CertFile":        testPKI.CertFile,
-		"KeyFile":         testPKI.KeyFile,
-		"Listen":          hostPort(port),
-		"Tokengate":       tokengate,
-		"Sites":           sites,
-		"ResponseHeaders": authResponseHeaders,
-	})
-	mustf(t, err, "render nginx.conf")
 	confFile := filepath.Join(dir, "nginx.conf")
-	writeFile(t, confFile, conf.String(), 0o644)
+	write := func(pool []string) {
+		var conf strings.Builder
+		err := nginxConfig.Execute(&conf, map[string]any{
+			"AsRoot":          os.Geteuid() == 0, // workers must read the temp dir the test made
+			"Dir":             dir,
+			"Modules":         nginxModules,
+			"CertFile":        testPKI.CertFile,
+			"KeyFile":         testPKI.KeyFile,
+			"Listen":          hostPort(port),
+			"Tokengate":       tokengate,
+			"Pool":            pool,
+			"Sites":           sites,
+			"ResponseHeaders": authResponseHeaders,
+		})
+		mustf(t, err, "render nginx.conf")
+		writeFile(t, confFile, conf.String(), 0o644)
+	}
+	write(pool)
 	cmd := exec.Command(bin, "-p", dir, "-c", confFile, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	p := startProcess(t, "nginx", dir, cmd)
 	p.waitReady(t, func() error { return ready(port) })
@@ -232,7 +307,7 @@ func startNginx(t *testing.T, dir, tokengate string, sites []nginxSite, ready fu
 			dumpFile(t, "nginx error.log", filepath.Join(dir, "error.log"))
 		}
 	})
-	return port
+	return port, p, write
 }
 
 func dumpFile(t *testing.T, what, path string) {
