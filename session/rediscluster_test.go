@@ -105,11 +105,19 @@ func cmdKeys(c redis.Cmder) []string {
 	return []string{str(args[1])}
 }
 
+// aclUser is the Redis ACL the README recommends for tokengate: its own key prefix, and only
+// the commands the store sends (plus what the cluster client needs to find the slots).
+var aclUser = []string{"tokengate", "on", ">test-password-7f3a", "resetkeys", "~tokengate:*", "resetchannels",
+	"-@all", "+@connection", "+get", "+set", "+mget", "+del", "+expire", "+zadd", "+zrem",
+	"+zremrangebyscore", "+zcard", "+sadd", "+smembers", "+watch", "+unwatch", "+multi", "+exec",
+	"+evalsha", "+eval", "+cluster|slots"}
+
 // newClusterStore returns a store on the cluster with its own cluster client, as one
-// replica would have, recording the slots of its atomic units in rec.
+// replica would have, signed in as aclUser, recording the slots of its atomic units in rec.
 func newClusterStore(t *testing.T, cl *redistest.Cluster, clock *testClock, rec *slotRecorder) *RedisStore {
 	t.Helper()
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{
+		Username: aclUser[0], Password: strings.TrimPrefix(aclUser[2], ">"),
 		Addrs: cl.Addrs(), DialTimeout: time.Second, ReadTimeout: time.Second,
 		WriteTimeout: time.Second, ContextTimeoutEnabled: true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
@@ -129,11 +137,13 @@ func newClusterStore(t *testing.T, cl *redistest.Cluster, clock *testClock, rec 
 	return s
 }
 
-// The Redis store on a real Cluster (three masters, three replicas): sessions, shared tokens
-// with rotation, the refresh lock, sign-out, revocation by sid and the active-sessions count
-// all work across two replicas, and every atomic unit the store sends touches one hash slot.
+// The Redis store on a real Cluster (three masters, three replicas), signed in as an ACL
+// user confined to the tokengate: prefix: sessions, shared tokens with rotation, the refresh
+// lock, sign-out, revocation by sid and the active-sessions count all work across two
+// replicas, and every atomic unit the store sends touches one hash slot.
 func TestRedisStoreOnCluster(t *testing.T) {
 	cl := redistest.StartCluster(t)
+	cl.SetUser(aclUser...)
 	clock := newTestClock()
 	rec := &slotRecorder{cluster: cl}
 	a, b := newClusterStore(t, cl, clock, rec), newClusterStore(t, cl, clock, rec)
@@ -184,6 +194,16 @@ func TestRedisStoreOnCluster(t *testing.T) {
 		clock.Advance(testCacheTTL)
 		if _, err := a.Load(t.Context(), requestWith(cookies...)); err == nil {
 			t.Fatal("Load after RevokeSID succeeded; want the session ended")
+		}
+	})
+	t.Run("the ACL user reaches nothing outside its prefix", func(t *testing.T) {
+		err := a.rdb.Set(t.Context(), "other-app:secret", "x", 0).Err()
+		if err == nil || !strings.Contains(err.Error(), "NOPERM") {
+			t.Errorf("SET outside the prefix = %v; want NOPERM", err)
+		}
+		err = a.rdb.FlushAll(t.Context()).Err()
+		if err == nil || !strings.Contains(err.Error(), "NOPERM") {
+			t.Errorf("FLUSHALL = %v; want NOPERM", err)
 		}
 	})
 	t.Run("every atomic unit in one slot", func(t *testing.T) {

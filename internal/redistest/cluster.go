@@ -252,3 +252,14 @@ func (c *Cluster) byAddr(addr string) *Server {
 	}
 	return nil
 }
+
+// SetUser creates or changes an ACL user on every node (ACLs are per node, not replicated
+// through the cluster bus), so it survives a failover.
+func (c *Cluster) SetUser(rules ...string) {
+	c.t.Helper()
+	for _, n := range c.Nodes {
+		if _, err := n.Do(append([]string{"ACL", "SETUSER"}, rules...)...); err != nil {
+			c.t.Fatalf("ACL SETUSER on %s: %v", n.Addr(), err)
+		}
+	}
+}
