@@ -114,10 +114,11 @@ var aclUser = []string{"tokengate", "on", ">test-password-7f3a", "resetkeys", "~
 
 // newClusterStore returns a store on the cluster with its own cluster client, as one
 // replica would have, signed in as aclUser, recording the slots of its atomic units in rec.
-func newClusterStore(t *testing.T, cl *redistest.Cluster, clock *testClock, rec *slotRecorder) *RedisStore {
+func newClusterStore(t *testing.T, cl *redistest.Cluster, tlsFiles *redistest.TLS, clock *testClock, rec *slotRecorder) *RedisStore {
 	t.Helper()
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{
-		Username: aclUser[0], Password: strings.TrimPrefix(aclUser[2], ">"),
+		TLSConfig: tlsFiles.ClientConfig(),
+		Username:  aclUser[0], Password: strings.TrimPrefix(aclUser[2], ">"),
 		Addrs: cl.Addrs(), DialTimeout: time.Second, ReadTimeout: time.Second,
 		WriteTimeout: time.Second, ContextTimeoutEnabled: true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
@@ -137,16 +138,17 @@ func newClusterStore(t *testing.T, cl *redistest.Cluster, clock *testClock, rec 
 	return s
 }
 
-// The Redis store on a real Cluster (three masters, three replicas), signed in as an ACL
-// user confined to the tokengate: prefix: sessions, shared tokens with rotation, the refresh
+// The Redis store on a real Cluster (three masters, three replicas) over TLS, signed in as
+// an ACL user confined to the tokengate: prefix: sessions, shared tokens with rotation, the refresh
 // lock, sign-out, revocation by sid and the active-sessions count all work across two
 // replicas, and every atomic unit the store sends touches one hash slot.
 func TestRedisStoreOnCluster(t *testing.T) {
-	cl := redistest.StartCluster(t)
+	tlsFiles := redistest.NewTLS(t)
+	cl := redistest.StartClusterTLS(t, tlsFiles)
 	cl.SetUser(aclUser...)
 	clock := newTestClock()
 	rec := &slotRecorder{cluster: cl}
-	a, b := newClusterStore(t, cl, clock, rec), newClusterStore(t, cl, clock, rec)
+	a, b := newClusterStore(t, cl, tlsFiles, clock, rec), newClusterStore(t, cl, tlsFiles, clock, rec)
 	sess := redisSession(t, clock.Now())
 	cookies := saveTo(t, a, sess)
 	other := redisSession(t, clock.Now()) // same sid, another slot (almost surely)

@@ -68,19 +68,22 @@ type topology int
 
 const (
 	onServer   topology = iota // one redis-server, redis.url
-	onSentinel                 // one master, one replica, three Sentinels: redis.addrs + masterName
-	onCluster                  // three masters, three replicas: redis.addrs
+	onSentinel                 // one master, one replica, three Sentinels, TLS: redis.addrs + masterName
+	onCluster                  // three masters, three replicas, TLS: redis.addrs
 )
 
 // newRedisClusterOn is newRedisClusterWith on the given Redis topology.
 func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing, topo topology) *redisCluster {
 	t.Helper()
 	c := &redisCluster{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}, tracing: tracing}
+	var tlsFiles *redistest.TLS
 	switch topo {
 	case onSentinel:
-		c.sentinel = redistest.StartSentinel(t)
+		tlsFiles = redistest.NewTLS(t)
+		c.sentinel = redistest.StartSentinelTLS(t, tlsFiles)
 	case onCluster:
-		c.cluster = redistest.StartCluster(t)
+		tlsFiles = redistest.NewTLS(t)
+		c.cluster = redistest.StartClusterTLS(t, tlsFiles)
 	default:
 		c.redis = redistest.Start(t)
 	}
@@ -107,6 +110,9 @@ func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Trac
 	cfg := testConfig(first.URL, provider)
 	cfg.Provider.Timeout = 5 * time.Second
 	cfg.Session.Store = config.StoreRedis
+	if tlsFiles != nil {
+		cfg.Redis.TLS.Enabled, cfg.Redis.TLS.CAFile = true, tlsFiles.CAFile
+	}
 	switch topo {
 	case onSentinel:
 		cfg.Redis.Addrs, cfg.Redis.MasterName = c.sentinel.Addrs(), redistest.MasterName

@@ -19,17 +19,35 @@ type Cluster struct {
 // reports cluster_state:ok and knows all sixteen thousand slots.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return startCluster(t, nil)
+}
+
+// StartClusterTLS is StartCluster with clients, replication and the cluster bus over TLS,
+// with certificates of c.
+func StartClusterTLS(t testing.TB, c *TLS) *Cluster {
+	t.Helper()
+	return startCluster(t, c)
+}
+
+func startCluster(t testing.TB, tls *TLS) *Cluster {
+	t.Helper()
 	cli := requireBinary(t, "redis-cli")
 	c := &Cluster{t: t}
-	for range 6 {
-		c.Nodes = append(c.Nodes, start(t, "", []string{
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			// A dead master is failed over after one second, not the default fifteen.
-			"--cluster-node-timeout", "1000",
-			"--repl-diskless-sync-delay", "0",
-		}))
+	opts := []string{
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+		// A dead master is failed over after one second, not the default fifteen.
+		"--cluster-node-timeout", "1000",
+		"--repl-diskless-sync-delay", "0",
 	}
-	args := []string{"--cluster", "create"}
+	var args []string
+	if tls != nil {
+		opts = append(opts, "--tls-cluster", "yes")
+		args = append(args, "--tls", "--cacert", tls.CAFile)
+	}
+	for range 6 {
+		c.Nodes = append(c.Nodes, start(t, "", opts, tls))
+	}
+	args = append(args, "--cluster", "create")
 	for _, n := range c.Nodes {
 		args = append(args, n.Addr())
 	}

@@ -23,3 +23,12 @@ func TestClusterStartsWithEverySlot(t *testing.T) {
 		t.Errorf("slots of keys tagged {x} = %d, %d; want equal", a, b)
 	}
 }
+
+// Over TLS the cluster forms too (bus and replication included), and plain TCP is refused.
+func TestClusterTLS(t *testing.T) {
+	c := StartClusterTLS(t, NewTLS(t))
+	plain := &Server{t: t, port: c.Nodes[0].Port()}
+	if _, err := plain.Do("PING"); err == nil {
+		t.Error("PING without TLS answered; want the node to speak only TLS")
+	}
+}

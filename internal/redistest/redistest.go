@@ -7,6 +7,7 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,8 @@ type Server struct {
 	conf string
 	// extra are further command-line options (--replicaof, --cluster-enabled).
 	extra []string
+	// tls, when set, makes the server listen (and replicate) only over TLS.
+	tls *TLS
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -44,14 +47,15 @@ type Server struct {
 // Start runs redis-server and waits until it answers PING. Cleanup stops it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return start(t, "", nil)
+	return start(t, "", nil, nil)
 }
 
-// start runs redis-server with extra options, or a Sentinel on conf when conf is set.
-func start(t testing.TB, conf string, extra []string) *Server {
+// start runs redis-server with extra options, or a Sentinel on conf when conf is set, over
+// TLS when tls is set.
+func start(t testing.TB, conf string, extra []string, tls *TLS) *Server {
 	t.Helper()
 	bin := requireBinary(t, "redis-server")
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), conf: conf, extra: extra}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), conf: conf, extra: extra, tls: tls}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
@@ -130,7 +134,12 @@ func (s *Server) args() []string {
 	if s.conf != "" {
 		args = append(args, s.conf, "--sentinel")
 	}
-	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir)
+	if s.tls != nil {
+		args = append(args, s.tls.serverArgs(strconv.Itoa(s.port))...)
+	} else {
+		args = append(args, "--port", strconv.Itoa(s.port))
+	}
+	args = append(args, "--bind", "127.0.0.1", "--dir", s.dir)
 	if s.conf == "" {
 		args = append(args, "--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb")
 	}
@@ -160,7 +169,13 @@ func (s *Server) Stop() {
 // Do sends one command in the inline protocol and returns the first reply line. It is for
 // test setup and inspection (FLUSHALL, KEYS *, SAVE), independent of the client under test.
 func (s *Server) Do(args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+	var conn net.Conn
+	var err error
+	if s.tls != nil {
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", s.Addr(), s.tls.ClientConfig())
+	} else {
+		conn, err = net.DialTimeout("tcp", s.Addr(), time.Second)
+	}
 	if err != nil {
 		return "", err
 	}

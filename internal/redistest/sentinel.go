@@ -36,12 +36,24 @@ type Sentinel struct {
 // Sentinel knows the replica and the two other Sentinels, so a failover can be authorised.
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
+	return startSentinel(t, nil)
+}
+
+// StartSentinelTLS is StartSentinel with every node and Sentinel speaking only TLS, with
+// certificates of c.
+func StartSentinelTLS(t testing.TB, c *TLS) *Sentinel {
+	t.Helper()
+	return startSentinel(t, c)
+}
+
+func startSentinel(t testing.TB, tls *TLS) *Sentinel {
+	t.Helper()
 	requireBinary(t, "redis-sentinel") // Debian ships it apart from redis-server
 	// Either node may become master: neither delays a full sync (Redis 7 waits 5s for more
 	// replicas by default).
 	noDelay := []string{"--repl-diskless-sync-delay", "0"}
-	master := start(t, "", noDelay)
-	replica := start(t, "", append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}, noDelay...))
+	master := start(t, "", noDelay, tls)
+	replica := start(t, "", append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port())}, noDelay...), tls)
 	s := &Sentinel{t: t, Servers: []*Server{master, replica}}
 	s.waitFor("the replica to sync", func() bool { return replica.info("master_link_status") == "up" })
 	for range 3 {
@@ -55,7 +67,7 @@ func StartSentinel(t testing.TB) *Sentinel {
 		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 			t.Fatalf("sentinel config: %v", err)
 		}
-		s.Sentinels = append(s.Sentinels, start(t, conf, nil))
+		s.Sentinels = append(s.Sentinels, start(t, conf, nil, tls))
 	}
 	for _, sen := range s.Sentinels {
 		s.waitFor("every sentinel to know the replica and its peers", func() bool {

@@ -27,3 +27,13 @@ func TestSentinelFailoverKeepsReplicatedWrites(t *testing.T) {
 		t.Errorf("GET k on the promoted master = %q, %v; want v", got, err)
 	}
 }
+
+// Over TLS the Sentinels still fail the master over.
+func TestSentinelTLSFailover(t *testing.T) {
+	s := StartSentinelTLS(t, NewTLS(t))
+	old := s.Master()
+	old.Stop()
+	if promoted := s.WaitFailover(old); promoted == old {
+		t.Fatal("the old master is still named")
+	}
+}
