@@ -105,12 +105,8 @@ func cmdKeys(c redis.Cmder) []string {
 	return []string{str(args[1])}
 }
 
-// aclUser is the Redis ACL the README recommends for tokengate: its own key prefix, and only
-// the commands the store sends (plus what the cluster client needs to find the slots).
-var aclUser = []string{"tokengate", "on", ">test-password-7f3a", "resetkeys", "~tokengate:*", "resetchannels",
-	"-@all", "+@connection", "+get", "+set", "+mget", "+del", "+expire", "+zadd", "+zrem",
-	"+zremrangebyscore", "+zcard", "+sadd", "+smembers", "+watch", "+unwatch", "+multi", "+exec",
-	"+evalsha", "+eval", "+cluster|slots"}
+// aclUser signs the stores in as the ACL user the README recommends.
+var aclUser = redistest.ACLRules("tokengate", "test-password-7f3a")
 
 // newClusterStore returns a store on the cluster with its own cluster client, as one
 // replica would have, signed in as aclUser, recording the slots of its atomic units in rec.

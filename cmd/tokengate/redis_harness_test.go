@@ -16,12 +16,16 @@ import (
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/devidp"
 	"github.com/tokengate/tokengate/internal/redistest"
+	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
 
 // testCacheTTL is redis.sessionCacheTTL in these tests: the revocation bound.
 const testCacheTTL = 5 * time.Second
+
+// testACLPassword is the password of the ACL user on Sentinel and Cluster topologies.
+const testACLPassword = "acl-password-3b9e"
 
 // redisCluster is several tokengate replicas on one real redis-server, sharing one
 // development identity provider and one clock, as behind a Kubernetes Service. The
@@ -111,7 +115,15 @@ func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Trac
 	cfg.Provider.Timeout = 5 * time.Second
 	cfg.Session.Store = config.StoreRedis
 	if tlsFiles != nil {
+		// Sentinel and Cluster: TLS, and the ACL user the README recommends.
 		cfg.Redis.TLS.Enabled, cfg.Redis.TLS.CAFile = true, tlsFiles.CAFile
+		cfg.Redis.Username, cfg.Redis.Password = "tokengate", secret.String(testACLPassword)
+		rules := redistest.ACLRules(cfg.Redis.Username, testACLPassword)
+		if c.sentinel != nil {
+			c.sentinel.SetUser(rules...)
+		} else {
+			c.cluster.SetUser(rules...)
+		}
 	}
 	switch topo {
 	case onSentinel:
