@@ -51,4 +51,17 @@ func TestRedisOpsPerAuth(t *testing.T) {
 	if outside < 1 || outside > 2 {
 		t.Errorf("%.1f Redis commands per /auth outside sessionCacheTTL; want 1 (read the session), at most 2", outside)
 	}
+
+	// What to watch when scaling out: Redis latency by command and refresh-lock outcomes.
+	c.clock.Advance(testTokenLifetime)
+	c.wantStatus("after expiry: one refresh under the lock", 0, http.StatusOK)
+	metrics := string(c.get(0, "/metrics").Body)
+	for _, want := range []string{
+		`tokengate_redis_command_duration_seconds_bucket{command="get",outcome="ok"`,
+		`tokengate_refresh_lock_attempts_total{outcome="acquired"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }

@@ -121,7 +121,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, err
 	}
-	backend, err := newSessionBackend(cfg, codec, logger, now, tracing)
+	backend, err := newSessionBackend(cfg, codec, logger, now, tracing, obs.metrics)
 	if err != nil {
 		return nil, err
 	}
