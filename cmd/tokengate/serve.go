@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokengate/tokengate/dashboards"
@@ -72,6 +73,9 @@ type app struct {
 	obs     *observability
 	// metricsLn, when set, serves /metrics apart from handler (metrics.listen).
 	metricsLn net.Listener
+	// draining is set at SIGTERM: /readyz answers 503 from then on, while the listener
+	// keeps serving for shutdownDelay, so load balancers stop sending before it closes.
+	draining *atomic.Bool
 }
 
 // newApp wires tokengate with tracing off. outbound makes every call to the identity provider
@@ -120,7 +124,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, err
 	}
-	backend, err := newSessionBackend(cfg, codec, logger, now, tracing)
+	backend, err := newSessionBackend(cfg, codec, logger, now, tracing, obs.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -145,16 +149,17 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 		return nil, fmt.Errorf("token cache: %w", err)
 	}
 	store := backend.sessions
+	draining := new(atomic.Bool)
 	// Users in more than 200 groups: their memberships come from Graph, with a Graph token
 	// from the same refresh token, cached per session for a few minutes.
 	groups := session.NewGroupResolver(tokens, idp.NewGraphClient(cfg.Provider.GraphURL, outbound), idp.GraphScope, 5*time.Minute, now)
 	h := handlers.New(handlers.Deps{
-		Config: cfg, IdP: provider, Ready: readiness(client, backend),
+		Config: cfg, IdP: provider, Ready: readiness(draining, client, backend),
 		Sessions: store, Tokens: tokens, Logout: backend.revoker,
 		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now, cfg.Provider.ClockSkew),
 		Codec: codec, Logger: logger, Now: now, Tracing: tracing, Metrics: obs.metrics,
 	})
-	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, store: backend, handler: h, obs: obs}, nil
+	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, store: backend, handler: h, obs: obs, draining: draining}, nil
 }
 
 // serve runs until ctx ends, then drains in-flight requests and stops background work.
@@ -182,7 +187,10 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		a.logger.Info("shutting down")
+		a.draining.Store(true)
+		a.logger.Info("shutting down: not ready; closing the listener after shutdownDelay",
+			slog.Duration("shutdownDelay", a.cfg.ShutdownDelay))
+		time.Sleep(a.cfg.ShutdownDelay) // the process is ending: nothing else to wait for
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		err = srv.Shutdown(shutdownCtx)
 		cancel()
@@ -235,9 +243,13 @@ func passThroughVerifiers(profiles *dashboards.Set, outbound *http.Client, now f
 	return out
 }
 
-// readiness is /readyz's check: discovery loaded and the session store answering.
-func readiness(client *idp.Client, backend *sessionBackend) func() error {
+// readiness is /readyz's check: not shutting down, discovery loaded and the session store
+// answering.
+func readiness(draining *atomic.Bool, client *idp.Client, backend *sessionBackend) func() error {
 	return func() error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
 		if !client.Ready() {
 			return errors.New("identity provider discovery not loaded")
 		}

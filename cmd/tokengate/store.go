@@ -35,7 +35,7 @@ type sessionBackend struct {
 
 // newSessionBackend builds the session store of cfg. The Redis store does not connect here:
 // tokengate starts (liveness true) while Redis is down and reports not ready until it answers.
-func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Logger, now func() time.Time, tracing *telemetry.Tracing) (*sessionBackend, error) {
+func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Logger, now func() time.Time, tracing *telemetry.Tracing, metrics *telemetry.Metrics) (*sessionBackend, error) {
 	cookie := session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain}
 	if cfg.Session.Store != config.StoreRedis {
 		return &sessionBackend{
@@ -48,7 +48,12 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	if err != nil {
 		return nil, usageErr("%w", err)
 	}
-	rdb := redis.NewUniversalClient(opts)
+	redisMetrics, err := metrics.Redis()
+	if err != nil {
+		return nil, err
+	}
+	rdb := newRedisClient(opts)
+	rdb.AddHook(redisMetrics.Hook())
 	if tracing.Enabled() {
 		rdb.AddHook(telemetry.RedisHook(tracing.Provider))
 	}
@@ -62,13 +67,54 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	}
 	return &sessionBackend{
 		sessions: store,
-		shared:   store,
+		shared:   countedLocks{SharedTokens: store, metrics: redisMetrics},
 		revoker:  store,
 		ready:    func() bool { return store.Ping(context.Background()) == nil },
 
 		activeSessions: store.ActiveSessions,
 		close:          func() { _ = rdb.Close() },
 	}, nil
+}
+
+// countedLocks counts the outcomes of the refresh lock: contention between replicas shows
+// as held_elsewhere, a struggling Redis as error.
+type countedLocks struct {
+	session.SharedTokens
+	metrics *telemetry.RedisMetrics
+}
+
+var _ session.SharedTokens = countedLocks{}
+
+// Lock takes the lock as the store does and counts the outcome.
+func (c countedLocks) Lock(ctx context.Context, sess *session.Session) (func(), time.Duration, error) {
+	unlock, lease, err := c.SharedTokens.Lock(ctx, sess)
+	switch {
+	case err != nil:
+		c.metrics.Lock(ctx, telemetry.LockError)
+	case lease == 0:
+		c.metrics.Lock(ctx, telemetry.LockHeldElsewhere)
+	default:
+		c.metrics.Lock(ctx, telemetry.LockAcquired)
+	}
+	return unlock, lease, err
+}
+
+// clusterStateReload is how often a Cluster client re-reads the slot map while it is used.
+// go-redis re-reads it at once on MOVED or ASK, but not when the master of a slot stops
+// answering: with its default (60s) a killed master's slots kept failing for a minute
+// after the Cluster had promoted its replica. One CLUSTER SLOTS every 2s per replica is
+// cheap.
+const clusterStateReload = 2 * time.Second
+
+// newRedisClient returns the client opts describe: a Cluster client when there are several
+// addrs and no masterName, else a single-server or Sentinel client.
+func newRedisClient(opts *redis.UniversalOptions) redis.UniversalClient {
+	if opts.MasterName == "" && len(opts.Addrs) > 1 {
+		cluster := opts.Cluster()
+		cluster.ClusterStateReloadInterval = clusterStateReload
+		return redis.NewClusterClient(cluster)
+	}
+	return redis.NewUniversalClient(opts)
 }
 
 // redisClientOptions turns the redis section into go-redis options: one server from url,

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -52,6 +53,7 @@ var decoders = map[string]func() metav1.Object{
 	"gateway.networking.k8s.io/v1/HTTPRoute":           func() metav1.Object { return &httpRoute{} },
 	"gateway.networking.k8s.io/v1beta1/ReferenceGrant": func() metav1.Object { return &referenceGrant{} },
 	"gateway.envoyproxy.io/v1alpha1/SecurityPolicy":    func() metav1.Object { return &securityPolicy{} },
+	"autoscaling/v2/HorizontalPodAutoscaler":           func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
 }
 
 // splitDocuments splits a YAML stream at its "---" separators.

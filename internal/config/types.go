@@ -23,6 +23,10 @@ type Config struct {
 	PublicURL string `yaml:"publicURL"`
 	// Listen is the address the HTTP server binds, e.g. ":4180".
 	Listen string `yaml:"listen"`
+	// ShutdownDelay is how long tokengate keeps serving after SIGTERM with /readyz already
+	// answering 503, so that the ingress and the Service stop sending to it before the
+	// listener closes. In-flight requests then get up to 20s more to finish.
+	ShutdownDelay time.Duration `yaml:"shutdownDelay"`
 	// AllowedRedirectDomains lists hosts that rd= may send the browser to after sign-in:
 	// an exact host ("headlamp.example.com") or a leading-dot suffix (".example.com").
 	AllowedRedirectDomains []string `yaml:"allowedRedirectDomains"`

@@ -68,6 +68,10 @@ func (c *Config) Validate() error {
 	return ps.err()
 }
 
+// MaxShutdownDelay bounds shutdownDelay: Kubernetes' default grace period is 30s, and a
+// longer delay only slows every rollout.
+const MaxShutdownDelay = time.Minute
+
 // validateTop checks the top-level keys and returns the parsed public URL (nil when invalid).
 func (c *Config) validateTop(ps *problems) *url.URL {
 	public, err := parseWebURL(c.PublicURL, "https://auth.example.com")
@@ -76,6 +80,9 @@ func (c *Config) validateTop(ps *problems) *url.URL {
 	}
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		ps.add("listen", "%q is not host:port; want e.g. :4180", c.Listen)
+	}
+	if c.ShutdownDelay < 0 || c.ShutdownDelay > MaxShutdownDelay {
+		ps.add("shutdownDelay", "%s is outside 0s–1m", c.ShutdownDelay)
 	}
 	for i, d := range c.AllowedRedirectDomains {
 		if err := checkDomain(d); err != nil {

@@ -89,6 +89,7 @@ readable by anyone who may read ConfigMaps in the namespace.
 {{- $cfg := deepCopy .Values.config }}
 {{- $dir := include "tokengate.secretDir" . }}
 {{- $_ := set $cfg "listen" (printf ":%d" (int .Values.containerPort)) }}
+{{- $_ := set $cfg "shutdownDelay" (printf "%ds" (int .Values.shutdownDelaySeconds)) }}
 {{- if gt (int .Values.metricsPort) 0 }}
 {{- $_ := set $cfg "metrics" (dict "listen" (printf ":%d" (int .Values.metricsPort))) }}
 {{- else }}
@@ -188,4 +189,34 @@ Secret so that a cert-manager Secret can be used as it is.
 */}}
 {{- define "tokengate.certDir" -}}
 /var/run/secrets/tokengate-client-cert
+{{- end }}
+
+{{/*
+tokengate.minReplicas / tokengate.maxReplicas are the fewest and most pods the release can run:
+the HPA's bounds when autoscaling is on, else replicaCount.
+*/}}
+{{- define "tokengate.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.minReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{- define "tokengate.maxReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.maxReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{/*
+tokengate.checkScaling fails the render on a scaling setup that would break a promise: several
+cookie-store replicas with a provider that revokes a sign-in when one refresh token is spent
+twice, HPA bounds upside down, or a grace period shorter than tokengate's own shutdown.
+*/}}
+{{- define "tokengate.checkScaling" -}}
+{{- $max := int (include "tokengate.maxReplicas" .) }}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
+{{- fail "autoscaling.maxReplicas is below autoscaling.minReplicas" }}
+{{- end }}
+{{- if and .Values.providerRotatesRefreshTokens (gt $max 1) (ne (dig "session" "store" "cookie" .Values.config) "redis") }}
+{{- fail (printf "providerRotatesRefreshTokens with up to %d replicas needs config.session.store redis: with the cookie store each replica refreshes on its own and two would spend the same refresh token, which the provider punishes by revoking the sign-in" $max) }}
+{{- end }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 20) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed shutdownDelaySeconds + 20 (%d): Kubernetes would kill tokengate while it drains" (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 20)) }}
+{{- end }}
 {{- end }}
