@@ -91,7 +91,7 @@ func TestCIRunStopsServicesOnlyInCI(t *testing.T) {
 	}{
 		{name: "by hand", ci: "", want: ""},
 		{name: "CI=false", ci: "false", want: ""},
-		{name: "CI=true", ci: "true", want: "stop nginx\nstop caddy\nstop redis-server\n"},
+		{name: "CI=true", ci: "true", want: "stop nginx\nstop caddy\nstop redis-server\nstop redis-sentinel\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
