@@ -49,8 +49,8 @@ type View struct {
 	LocalCheck string `json:"localCheck"`
 	// Cluster is what the real API server answered; nil when the demo runs none.
 	Cluster       *ClusterVerdict `json:"cluster,omitempty"`
-	SignOutURL    string       `json:"-"`
-	HeadersLength int          `json:"authorizationHeaderBytes"`
+	SignOutURL    string          `json:"-"`
+	HeadersLength int             `json:"authorizationHeaderBytes"`
 }
 
 // GroupView names one group of the user.
