@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -122,4 +123,25 @@ func statusMessage(body []byte) string {
 		body = body[:300]
 	}
 	return string(body)
+}
+
+// WaitServed waits, bounded by timeout, until the API server serves kind in apiVersion: a
+// CustomResourceDefinition just applied is served once its names are accepted and it is
+// established, a moment later.
+func (c *Cluster) WaitServed(ctx context.Context, apiVersion, kind string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, _, err := c.resourceFor(ctx, apiVersion, kind)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s not served after %s: %w", apiVersion, kind, timeout, err)
+		case <-tick.C:
+		}
+	}
 }

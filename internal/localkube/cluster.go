@@ -32,7 +32,8 @@ type Config struct {
 	// CA signs the API server's certificates. The caller usually signs its identity
 	// provider's certificate with the same CA, since the API server must trust it.
 	CA *CA
-	// Auth is the structured authentication; at least one issuer.
+	// Auth is the structured authentication; without issuers only the admin's client
+	// certificate authenticates.
 	Auth AuthConfig
 }
 
@@ -55,9 +56,11 @@ type Cluster struct {
 // answers 200 (RBAC's bootstrap roles included). On error nothing is left running.
 func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	c := &Cluster{ca: cfg.CA}
-	var err error
-	if c.AuthConfig, err = cfg.Auth.YAML(); err != nil {
-		return nil, err
+	if len(cfg.Auth.Entra)+len(cfg.Auth.Structured) > 0 {
+		var err error
+		if c.AuthConfig, err = cfg.Auth.YAML(); err != nil {
+			return nil, err
+		}
 	}
 	etcdURL, err := c.startEtcd(ctx, cfg)
 	if err != nil {
@@ -108,8 +111,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, cfg Config, etcdURL string
 		return errors.New("kube-apiserver: no free loopback port")
 	}
 	c.URL = "https://" + hostPort(port)
-	c.apiserve, err = startProcess(cfg.Dir, "kube-apiserver", cfg.Binaries.APIServer,
-		"--etcd-servers", etcdURL,
+	args := []string{"--etcd-servers", etcdURL,
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port),
 		"--advertise-address", "127.0.0.1",
 		// Without it the API server refuses a loopback advertise address: it would publish
@@ -119,10 +121,13 @@ func (c *Cluster) startAPIServer(ctx context.Context, cfg Config, etcdURL string
 		"--tls-cert-file", files.serverCert, "--tls-private-key-file", files.serverKey,
 		"--client-ca-file", files.ca,
 		"--authorization-mode", "RBAC",
-		"--authentication-config", files.auth,
 		"--service-account-issuer", "https://kubernetes.default.svc",
 		"--service-account-key-file", files.saKey, "--service-account-signing-key-file", files.saKey,
-		"--enable-priority-and-fairness=false", "--profiling=false", "--v=1")
+		"--enable-priority-and-fairness=false", "--profiling=false", "--v=1"}
+	if c.AuthConfig != nil {
+		args = append(args, "--authentication-config", files.auth)
+	}
+	c.apiserve, err = startProcess(cfg.Dir, "kube-apiserver", cfg.Binaries.APIServer, args...)
 	if err != nil {
 		return err
 	}
@@ -139,8 +144,10 @@ func (c *Cluster) writeFiles(dir string) (clusterFiles, error) {
 	if err := os.WriteFile(f.ca, c.ca.PEM(), 0o644); err != nil {
 		return f, fmt.Errorf("write CA: %w", err)
 	}
-	if err := os.WriteFile(f.auth, c.AuthConfig, 0o600); err != nil {
-		return f, fmt.Errorf("write authentication config: %w", err)
+	if c.AuthConfig != nil {
+		if err := os.WriteFile(f.auth, c.AuthConfig, 0o600); err != nil {
+			return f, fmt.Errorf("write authentication config: %w", err)
+		}
 	}
 	serving, err := c.ca.ServerCert("kubernetes", "kubernetes.default.svc")
 	if err != nil {
