@@ -79,7 +79,7 @@ jwt:
     username:
       expression: '"{{$.Prefix}}" + claims.sub'
     groups:
-      expression: 'has(claims.groups) ? claims.groups.map(g, "{{$.Prefix}}" + g) : []'
+      expression: 'has(claims.groups) ? dyn(claims.groups).map(g, "{{$.Prefix}}" + g) : []'
 {{- end}}
 `))
 

@@ -122,7 +122,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, cfg Config, etcdURL string
 		"--client-ca-file", files.ca,
 		"--authorization-mode", "RBAC",
 		"--service-account-issuer", "https://kubernetes.default.svc",
-		"--service-account-key-file", files.saKey, "--service-account-signing-key-file", files.saKey,
+		"--service-account-key-file", files.saPub, "--service-account-signing-key-file", files.saKey,
 		"--enable-priority-and-fairness=false", "--profiling=false", "--v=1"}
 	if c.AuthConfig != nil {
 		args = append(args, "--authentication-config", files.auth)
@@ -135,12 +135,13 @@ func (c *Cluster) startAPIServer(ctx context.Context, cfg Config, etcdURL string
 	return waitReady(ctx, c.apiserve, ready)
 }
 
-type clusterFiles struct{ ca, serverCert, serverKey, saKey, auth string }
+type clusterFiles struct{ ca, serverCert, serverKey, saKey, saPub, auth string }
 
 // writeFiles writes the CA, the serving pair, the service-account key and the
 // authentication config into dir, and sets up the admin client.
 func (c *Cluster) writeFiles(dir string) (clusterFiles, error) {
-	f := clusterFiles{ca: filepath.Join(dir, "ca.crt"), saKey: filepath.Join(dir, "sa.key"), auth: filepath.Join(dir, "authentication.yaml")}
+	f := clusterFiles{ca: filepath.Join(dir, "ca.crt"), saKey: filepath.Join(dir, "sa.key"), saPub: filepath.Join(dir, "sa.pub"),
+		auth: filepath.Join(dir, "authentication.yaml")}
 	if err := os.WriteFile(f.ca, c.ca.PEM(), 0o644); err != nil {
 		return f, fmt.Errorf("write CA: %w", err)
 	}
@@ -166,6 +167,13 @@ func (c *Cluster) writeFiles(dir string) (clusterFiles, error) {
 	}
 	if err := os.WriteFile(f.saKey, pemBlock("PRIVATE KEY", der), 0o600); err != nil {
 		return f, fmt.Errorf("write service-account key: %w", err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&sa.PublicKey)
+	if err != nil {
+		return f, fmt.Errorf("marshal service-account public key: %w", err)
+	}
+	if err := os.WriteFile(f.saPub, pemBlock("PUBLIC KEY", pub), 0o644); err != nil {
+		return f, fmt.Errorf("write service-account public key: %w", err)
 	}
 	admin, err := c.ca.ClientCert("localkube-admin", "system:masters")
 	if err != nil {
