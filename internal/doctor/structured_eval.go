@@ -17,12 +17,19 @@ import (
 // they can never collide with Entra users or the cluster's system: identities.
 const aksJWTPrefix = "aks:jwt:"
 
-// newCELEnv declares one variable, as the API server does: claims (a map) for claim rules
-// and mappings, user for user validation rules. The extension libraries are the ones
-// Kubernetes enables for these expressions.
+// newCELEnv declares one variable, as the API server does: claims for claim rules and
+// mappings, user for user validation rules. The extension libraries are the ones Kubernetes
+// enables for these expressions. The API server types claims as map(string, any), not dyn:
+// kube-apiserver v1.37.2 refuses to load claims.groups.map(...) ("expression of type 'any'
+// cannot be range of a comprehension") and wants dyn(claims.groups).map(...), so doctor must
+// refuse it too.
 func newCELEnv(variable string) (*cel.Env, error) {
+	valueType := cel.DynType
+	if variable == "claims" {
+		valueType = cel.AnyType
+	}
 	env, err := cel.NewEnv(
-		cel.Variable(variable, cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable(variable, cel.MapType(cel.StringType, valueType)),
 		ext.Strings(), ext.Sets(), ext.Lists(), ext.Encoders(), ext.Math(),
 	)
 	if err != nil {
