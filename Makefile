@@ -57,8 +57,10 @@ $(CURDIR)/bin/kube-apiserver: tools/kube-apiserver/go.mod
 $(CURDIR)/bin/etcd: tools/etcd/go.mod
 	cd tools/etcd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ go.etcd.io/etcd/server/v3
 
-# The end-to-end tests and the demo use them; a prerequisite only, the recipes stay above.
+# The end-to-end tests, the manifest checks (server-side dry-run) and the demo use them; a
+# prerequisite only, the recipes stay above.
 unit: kube
+manifests: kube
 # --- end real Kubernetes API server ----------------------------------------------------------
 
 # e2e runs on its own with -v, so that a skip (nginx or caddy missing) prints its reason.
