@@ -36,6 +36,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&ports.sts, "sts-port", "5557", "https port of the provider's v1 token issuer, which the API server trusts")
 	tokenLifetime := fs.Duration("token-lifetime", 0, "access token lifetime (0 = random 60-90 minutes, like Entra)")
 	kube := fs.String("kube", "auto", "a real kube-apiserver and etcd from bin/ (make kube): auto, required or off")
+	debugPage := fs.Bool("debug", true, "serve tokengate's debug page, /oauth2/debug (decoded claims and each dashboard's decision, never a token)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -44,7 +45,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d, err := startDemo(ports, *tokenLifetime, logger, bins)
+	d, err := startDemo(demoOptions{ports: ports, tokenLifetime: *tokenLifetime, kube: bins, debugPage: *debugPage}, logger)
 	if err != nil {
 		return err
 	}
@@ -58,6 +59,10 @@ func (d *runningDemo) banner() string {
 	if d.kube == nil {
 		check = "No Kubernetes API server runs: the dashboard checks the token locally, as AKS\n  would, and says so. For a real API server's verdict run make kube once, then make demo."
 	}
+	debugLine := ""
+	if d.debugURL != "" {
+		debugLine = "  tokengate's debug page (decoded claims, each dashboard's decision): " + d.debugURL + "\n"
+	}
 	return fmt.Sprintf(`
 tokengate demo is running.
 
@@ -66,9 +71,9 @@ tokengate demo is running.
 
   The dashboard shows the bearer token it received (audience %s).
   %s
-  Ctrl-C stops the demo.
+%s  Ctrl-C stops the demo.
 
-`, d.dashboardURL, config.AKSServerAppID, check)
+`, d.dashboardURL, config.AKSServerAppID, check, debugLine)
 }
 
 // runningDemo is the three servers of `tokengate demo`.
@@ -77,6 +82,7 @@ type runningDemo struct {
 	kube         *demoKube // nil without a real API server
 	dashboard    *demo.Dashboard
 	tokenURL     string // the provider's token endpoint, for the cluster's control token
+	debugURL     string // tokengate's debug page, "" when off
 	clientSecret string
 	listeners    map[string]net.Listener
 	servers      map[string]*http.Server
@@ -84,7 +90,16 @@ type runningDemo struct {
 	idp          *devidp.Provider
 }
 
-func startDemo(ports demoPorts, tokenLifetime time.Duration, logger *slog.Logger, bins *localkube.Binaries) (*runningDemo, error) {
+// demoOptions are what the demo's flags choose.
+type demoOptions struct {
+	ports         demoPorts
+	tokenLifetime time.Duration       // 0: random 60-90 minutes, like Entra
+	kube          *localkube.Binaries // nil: no real API server
+	debugPage     bool                // serve /oauth2/debug
+}
+
+func startDemo(o demoOptions, logger *slog.Logger) (*runningDemo, error) {
+	ports, tokenLifetime, bins := o.ports, o.tokenLifetime, o.kube
 	d := &runningDemo{listeners: map[string]net.Listener{}, servers: map[string]*http.Server{}}
 	outbound := &http.Client{Timeout: 5 * time.Second}
 	stsURL := ""
@@ -136,6 +151,10 @@ func startDemo(ports demoPorts, tokenLifetime time.Duration, logger *slog.Logger
 	cfg.Cookie.Secrets = []secret.String{secret.String(randomKey())}
 	cfg.ForwardAuth.Mode = "traefik"
 	cfg.Headers.PassGroups = true
+	cfg.Debug.Enabled = o.debugPage
+	if o.debugPage {
+		d.debugURL = authURL + "/oauth2/debug"
+	}
 	if err := cfg.Validate(); err != nil {
 		d.closeListeners()
 		return nil, fmt.Errorf("demo configuration: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func TestDemoShowsAPIServerVerdict(t *testing.T) {
 		t.Skipf("%v; skipping", err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := startDemo(demoPorts{idp: "0", auth: "0", dashboard: "0", sts: "0"}, 0, logger, &bins)
+	d, err := startDemo(demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0", sts: "0"}, kube: &bins, debugPage: true}, logger)
 	if err != nil {
 		t.Fatalf("startDemo: %v", err)
 	}
@@ -49,11 +50,11 @@ func TestDemoShowsAPIServerVerdict(t *testing.T) {
 		t.Fatalf("demo ended before it was ready: %v", err)
 	}
 	for _, tc := range []struct {
-		user string
-		want []string
+		user, name string // name: the display name the debug page shows
+		want       []string
 	}{
-		{user: "bob", want: []string{"Kubernetes API server " + localkube.Version, ">bob@contoso.example<", `"ok">200</span> 0 pods`}},
-		{user: "guest", want: []string{">9e570000-0000-4000-8000-0000000009e5<", `"bad">403</span>`, "forbidden"}},
+		{user: "bob", name: "Bob Builder", want: []string{"Kubernetes API server " + localkube.Version, ">bob@contoso.example<", `"ok">200</span> 0 pods`}},
+		{user: "guest", name: "Gail Guest", want: []string{">9e570000-0000-4000-8000-0000000009e5<", `"bad">403</span>`, "forbidden"}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
 			b := browser.New(nil)
@@ -69,6 +70,12 @@ func TestDemoShowsAPIServerVerdict(t *testing.T) {
 			}
 			if strings.Contains(body, "Checked locally: no Kubernetes API server") {
 				t.Errorf("the page says no API server ran")
+			}
+			// --debug (on here) serves tokengate's debug page to the signed-in user.
+			debug, err := b.Navigate(d.debugURL)
+			mustNil(t, err)
+			if debug.Status != http.StatusOK || !strings.Contains(string(debug.Body), tc.name) {
+				t.Errorf("debug page %s: status %d; want 200 naming %s", d.debugURL, debug.Status, tc.name)
 			}
 		})
 	}

@@ -85,7 +85,7 @@ dashboards:
 // that the local check accepts, and say that no API server gave that verdict.
 func TestDemoSignsInAndShowsAKSToken(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := startDemo(demoPorts{idp: "0", auth: "0", dashboard: "0"}, 0, logger, nil)
+	d, err := startDemo(demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0"}}, logger)
 	if err != nil {
 		t.Fatalf("startDemo: %v", err)
 	}
