@@ -33,49 +33,11 @@ func TestDoctorAgreesWithAPIServer(t *testing.T) {
 	cfgFile := filepath.Join(t.TempDir(), "structured.yaml")
 	writeFile(t, cfgFile, string(structuredOnly), 0o600)
 
-	aks, oidc := env.tenants[aksTenant], env.tenants[oidcTenant]
-	now := time.Now()
-	user := func(mod func(map[string]any)) map[string]any {
-		c := map[string]any{"iss": aks.AccessTokenIssuer(), "aud": localkube.AKSServerAppID, "ver": "1.0",
-			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "tid": aksTenant,
-			"oid": "a11ce000-0000-4000-8000-0000000a11ce", "upn": "alice@contoso.example",
-			"groups": []string{devidp.GroupPlatformAdmins}, "scp": "user.read", "appid": e2eClientID, "appidacr": "1"}
-		mod(c)
-		return c
-	}
-	idToken := func(mod func(map[string]any)) map[string]any {
-		c := map[string]any{"iss": oidc.Issuer(), "aud": e2eClientID, "ver": "2.0", "sub": "Zb0bSub-pairwise",
-			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "tid": oidcTenant,
-			"groups": []string{"team-b", "oncall"}}
-		mod(c)
-		return c
-	}
-	keep := func(map[string]any) {}
-	rows := []struct {
-		name       string
-		tenant     string
-		structured bool // doctor --structured-auth with the cluster's structured authenticator
-		claims     map[string]any
-	}{
-		{name: "AKS token", tenant: aksTenant, claims: user(keep)},
-		{name: "AKS token without upn", tenant: aksTenant, claims: user(func(c map[string]any) { delete(c, "upn") })},
-		{name: "AKS token without groups", tenant: aksTenant, claims: user(func(c map[string]any) { delete(c, "groups") })},
-		{name: "expired", tenant: aksTenant, claims: user(func(c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() })},
-		{name: "not yet valid", tenant: aksTenant, claims: user(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })},
-		{name: "Graph audience", tenant: aksTenant, claims: user(func(c map[string]any) { c["aud"] = "00000003-0000-0000-c000-000000000000" })},
-		{name: "id_token of the Entra tenant", tenant: aksTenant, claims: user(func(c map[string]any) {
-			c["iss"], c["aud"], c["ver"] = aks.Issuer(), e2eClientID, "2.0"
-			delete(c, "scp")
-		})},
-		{name: "structured id_token", tenant: oidcTenant, structured: true, claims: idToken(keep)},
-		{name: "structured, no groups", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { delete(c, "groups") })},
-		{name: "structured, other tenant", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { c["tid"] = aksTenant })},
-		{name: "structured, client audience wrong", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { c["aud"] = "someone-else" })},
-		{name: "structured, expired", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })},
-	}
+	rows := doctorRows(env, time.Now())
 	// The structured authenticator has no app-only control token: the first structured row,
 	// which it must accept, is the control.
-	control := env.signToken(t, oidcTenant, rows[7].claims)
+	i := slices.IndexFunc(rows, func(r doctorRow) bool { return r.name == structuredControl })
+	control := env.signToken(t, oidcTenant, rows[i].claims)
 	_, err = env.cluster.WaitAccepted(t.Context(), control, authenticatorWait)
 	mustf(t, err, "structured authenticator")
 
@@ -106,6 +68,63 @@ func TestDoctorAgreesWithAPIServer(t *testing.T) {
 				t.Errorf("groups: doctor counts %d; API server has %q\n%s", doc.groupCount, groups, doc.out)
 			}
 		})
+	}
+}
+
+// doctorRow is one token of the differential test.
+type doctorRow struct {
+	name       string
+	tenant     string
+	structured bool // doctor --structured-auth with the cluster's structured authenticator
+	claims     map[string]any
+}
+
+// structuredControl names the row of doctorRows the structured authenticator must accept.
+const structuredControl = "structured id_token"
+
+// doctorRows are the tokens: AKS access tokens and their usual mistakes for the Entra
+// authenticator, id_tokens for the structured one.
+func doctorRows(env *kubeEnv, now time.Time) []doctorRow {
+	aks, oidc := env.tenants[aksTenant], env.tenants[oidcTenant]
+	user := func(mod func(map[string]any)) map[string]any {
+		c := map[string]any{"iss": aks.AccessTokenIssuer(), "aud": localkube.AKSServerAppID, "ver": "1.0",
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "tid": aksTenant,
+			"oid": "a11ce000-0000-4000-8000-0000000a11ce", "upn": "alice@contoso.example",
+			"groups": []string{devidp.GroupPlatformAdmins}, "scp": "user.read", "appid": e2eClientID, "appidacr": "1"}
+		mod(c)
+		return c
+	}
+	idToken := func(mod func(map[string]any)) map[string]any {
+		c := map[string]any{"iss": oidc.Issuer(), "aud": e2eClientID, "ver": "2.0", "sub": "Zb0bSub-pairwise",
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "tid": oidcTenant,
+			"groups": []string{"team-b", "oncall"}}
+		mod(c)
+		return c
+	}
+	keep := func(map[string]any) {}
+	return []doctorRow{
+		{name: "AKS token", tenant: aksTenant, claims: user(keep)},
+		{name: "AKS token without upn", tenant: aksTenant, claims: user(func(c map[string]any) { delete(c, "upn") })},
+		{name: "AKS token without groups", tenant: aksTenant, claims: user(func(c map[string]any) { delete(c, "groups") })},
+		{name: "expired", tenant: aksTenant, claims: user(func(c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() })},
+		{name: "not yet valid", tenant: aksTenant, claims: user(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })},
+		{name: "Graph audience", tenant: aksTenant, claims: user(func(c map[string]any) { c["aud"] = "00000003-0000-0000-c000-000000000000" })},
+		{name: "spn: audience", tenant: aksTenant, claims: user(func(c map[string]any) { c["aud"] = "spn:" + localkube.AKSServerAppID })},
+		{name: "app-only token", tenant: aksTenant, claims: user(func(c map[string]any) {
+			delete(c, "upn")
+			delete(c, "scp")
+			delete(c, "groups")
+			c["idtyp"] = "app"
+		})},
+		{name: "id_token of the Entra tenant", tenant: aksTenant, claims: user(func(c map[string]any) {
+			c["iss"], c["aud"], c["ver"] = aks.Issuer(), e2eClientID, "2.0"
+			delete(c, "scp")
+		})},
+		{name: structuredControl, tenant: oidcTenant, structured: true, claims: idToken(keep)},
+		{name: "structured, no groups", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { delete(c, "groups") })},
+		{name: "structured, other tenant", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { c["tid"] = aksTenant })},
+		{name: "structured, client audience wrong", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { c["aud"] = "someone-else" })},
+		{name: "structured, expired", tenant: oidcTenant, structured: true, claims: idToken(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })},
 	}
 }
 
