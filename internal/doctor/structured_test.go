@@ -72,7 +72,8 @@ func TestExplainStructured(t *testing.T) {
 			// The API server types claims' values as any: it refuses to range over one.
 			name:     "CEL map over a claim without dyn",
 			mappings: "      username: {claim: sub, prefix: \"aks:jwt:\"}\n      groups: {expression: \"claims.groups.map(g, 'aks:jwt:' + g)\"}", wantFail: true,
-			want: []string{"✗ claim mappings — jwt[1].claimMappings.groups:", "does not compile", "expression of type 'any' cannot be range of a comprehension"},
+			want: []string{"✗ claim mappings — jwt[1].claimMappings.groups:", "does not compile", "expression of type 'any' cannot be range of a comprehension",
+				"the API server refuses to load this configuration"},
 		},
 		{
 			name:     "CEL expression without the prefix",
