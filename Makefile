@@ -41,8 +41,6 @@ $(CURDIR)/bin/helm:
 # client libraries, the etcd server is v3.6.16). The end-to-end tests find them in bin/ or
 # through KUBE_APISERVER and ETCD. Cold build on 2 cores: see README.
 KUBE_VERSION   := v1.37.2
-KUBE_APISERVER ?= $(CURDIR)/bin/kube-apiserver
-ETCD           ?= $(CURDIR)/bin/etcd
 KUBE_LDFLAGS   := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 \
 	-X k8s.io/component-base/version.gitTreeState=clean
