@@ -47,7 +47,7 @@ func FindBinaries() (Binaries, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return b, fmt.Errorf("%w: %s not found; build them once with %s (about 5 minutes cold)", ErrNoBinaries, strings.Join(missing, " and "), BuildCommand)
+		return b, fmt.Errorf("%w: %s not found; build them once with %s (several minutes cold, cached in bin/ after that)", ErrNoBinaries, strings.Join(missing, " and "), BuildCommand)
 	}
 	return b, nil
 }
