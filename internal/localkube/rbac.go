@@ -94,30 +94,3 @@ func (c *Cluster) ApplyRBAC(ctx context.Context, g RBACGroups) error {
 	}
 	return nil
 }
-
-// SplitYAML splits a multi-document YAML stream at its "---" lines, dropping documents that
-// hold only comments or blank lines (helm template emits those).
-func SplitYAML(stream []byte) [][]byte {
-	var docs [][]byte
-	var cur []byte
-	content := false
-	flush := func() {
-		if content {
-			docs = append(docs, cur)
-		}
-		cur, content = nil, false
-	}
-	for _, line := range bytes.SplitAfter(stream, []byte("\n")) {
-		trimmed := bytes.TrimRight(line, " \t\r\n")
-		if bytes.Equal(trimmed, []byte("---")) || bytes.HasPrefix(trimmed, []byte("--- ")) {
-			flush()
-			continue
-		}
-		cur = append(cur, line...)
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
-			content = true
-		}
-	}
-	flush()
-	return docs
-}
