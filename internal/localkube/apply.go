@@ -1,6 +1,7 @@
 package localkube
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
