@@ -68,7 +68,7 @@ func TestDemoListsEveryAccount(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // print the banner, then stop at once
-	if err := demoCommand(ctx, []string{"--idp-port", "0", "--auth-port", "0", "--dashboard-port", "0"}, &out, io.Discard); err != nil {
+	if err := demoCommand(ctx, []string{"--idp-port", "0", "--auth-port", "0", "--dashboard-port", "0", "--kube", "off"}, &out, io.Discard); err != nil {
 		t.Fatalf("demo: %v", err)
 	}
 	for _, u := range devidp.SampleUsers() {
@@ -81,13 +81,13 @@ func TestDemoListsEveryAccount(t *testing.T) {
 // startTestDemo runs `tokengate demo` on free ports until the test ends.
 func startTestDemo(t *testing.T) *runningDemo {
 	t.Helper()
-	d, err := startDemo(demoPorts{idp: "0", auth: "0", dashboard: "0"}, 0, slog.New(slog.DiscardHandler))
+	d, err := startDemo(demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0"}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("startDemo: %v", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx) }()
+	go func() { done <- d.run(ctx, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
