@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tokengate/tokengate/dashboards"
+	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
@@ -52,7 +53,7 @@ type authNotes struct {
 // profile, the proxy family and the token cache outcome. Every error path answers 4xx/5xx,
 // never 2xx.
 func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
-	fwd, err := s.parseForward(c.Request) // envoy.go
+	fwd, err := forward.Parse(s.Config.ForwardAuth.Mode, c.Request)
 	if err != nil {
 		s.fail(c, errorf(http.StatusBadRequest, err.Error(), nil))
 		return
@@ -61,7 +62,7 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 	if fwd.Navigation {
 		c.Set(navigationKey, true)
 	}
-	if fwd.Proxy == ProxyForwardAuth {
+	if fwd.Proxy == forward.ProxyForwardAuth {
 		c.Set(relaysAllCookiesKey, true)
 	}
 	profile, ok := s.Dashboards.Match(fwd.Host)
@@ -218,8 +219,8 @@ func (s *server) cacheSeconds(p *dashboards.Profile, res session.Result, ttl tim
 // ingress-nginx turns 401 into its auth-signin redirect itself; Traefik and Caddy pass our
 // answer to the browser, so a page navigation gets the redirect from us. XHR gets 401 always,
 // since a redirect to a login page is useless to a script.
-func (s *server) unauthenticated(c *gin.Context, fwd ForwardRequest, cause error) {
-	if fwd.Proxy != ProxyIngressNginx && fwd.Navigation {
+func (s *server) unauthenticated(c *gin.Context, fwd forward.Request, cause error) {
+	if fwd.Proxy != forward.ProxyIngressNginx && fwd.Navigation {
 		c.Header("Cache-Control", "no-store")
 		c.Redirect(http.StatusFound, s.signInURL+"?rd="+url.QueryEscape(fwd.URL()))
 		c.Abort()
@@ -230,7 +231,7 @@ func (s *server) unauthenticated(c *gin.Context, fwd ForwardRequest, cause error
 }
 
 // tokenFailed maps a failure to get a token for scope to the proxy's answer.
-func (s *server) tokenFailed(c *gin.Context, fwd ForwardRequest, scope string, err error) {
+func (s *server) tokenFailed(c *gin.Context, fwd forward.Request, scope string, err error) {
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant):
 		// The refresh token is dead (revoked, expired, sign-in frequency): the session is over.

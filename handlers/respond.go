@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/tokengate/tokengate/internal/forward"
 )
 
 // httpError is an answer decided by a handler: the status, a short public reason, and the
@@ -89,7 +90,7 @@ func wantsHTML(c *gin.Context) bool {
 	case "navigate":
 		return true
 	case "":
-		return forwardAcceptsHTML(r.Header.Values("Accept"))
+		return forward.AcceptsHTML(r.Header.Values("Accept"))
 	}
 	return false
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
@@ -113,7 +114,7 @@ type Deps struct {
 // server carries the dependencies into the route handlers.
 type server struct {
 	Deps
-	redirects RedirectPolicy
+	redirects forward.RedirectPolicy
 	signInURL string       // PublicURL + "/oauth2/start"
 	tracer    trace.Tracer // nil when tracing is off
 	spanNames spanNames    // of the server spans, when tracing is on
@@ -142,7 +143,7 @@ func New(d Deps) http.Handler {
 	}
 	s := &server{
 		Deps:         d,
-		redirects:    NewRedirectPolicy(d.Config.AllowedRedirectDomains),
+		redirects:    forward.NewRedirectPolicy(d.Config.AllowedRedirectDomains),
 		signInURL:    d.Config.PublicURL + "/oauth2/start",
 		allStepSpans: d.Config.Tracing.StepSpans == config.StepSpansAlways,
 	}
@@ -158,7 +159,7 @@ func New(d Deps) http.Handler {
 	r.HEAD(oauth2AuthRoute, s.auth)
 	r.GET("/", s.home) // home.go: the signed-out page, the default post-logout landing
 	r.HEAD("/", s.home)
-	if d.Config.ForwardAuth.Mode == ForwardModeEnvoy {
+	if d.Config.ForwardAuth.Mode == forward.ModeEnvoy {
 		registerEnvoyRoutes(r, s) // envoy.go
 	}
 	r.GET("/oauth2/start", s.start)

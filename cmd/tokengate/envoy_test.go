@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/internal/config"
+
+	"github.com/tokengate/tokengate/internal/forward"
 )
 
 // envoyExtAuthz stands in for Envoy's ext_authz filter with an HTTP authorization service,
@@ -69,7 +71,7 @@ func (e *envoyExtAuthz) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // path; a request without a session gets tokengate's 401 relayed; a forged X-Forwarded-Host
 // is not believed.
 func TestEnvoyExtAuthz(t *testing.T) {
-	h := newHarness(t, func(c *config.Config) { c.ForwardAuth.Mode = config.ModeEnvoy })
+	h := newHarness(t, func(c *config.Config) { c.ForwardAuth.Mode = forward.ModeEnvoy })
 	client := h.auth.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	h.dashboard.Config.Handler = &envoyExtAuthz{

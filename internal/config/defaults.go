@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/tokengate/tokengate/internal/forward"
+)
 
 // Defaults returns the configuration tokengate runs with when a key is not set. It is the one
 // place defaults live: Load starts from it, so a key set explicitly to zero (token.safetyMargin:
@@ -36,7 +40,7 @@ func Defaults() Config {
 			RefreshAhead:  5 * time.Minute,
 			CacheMaxBytes: 64 << 20,
 		},
-		ForwardAuth: ForwardAuth{Mode: ModeAuto},
+		ForwardAuth: ForwardAuth{Mode: forward.ModeAuto},
 		Log:         Log{Level: "info", Format: "json"},
 		Tracing:     Tracing{StepSpans: StepSpansAuto},
 	}

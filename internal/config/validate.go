@@ -7,23 +7,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/forward"
 )
 
 // Values of Provider.ClientAuthMethod.
 const (
 	AuthClientSecretPost  = "client_secret_post"
 	AuthClientSecretBasic = "client_secret_basic"
-)
-
-// Values of ForwardAuth.Mode.
-const (
-	ModeAuto         = "auto"
-	ModeIngressNginx = "ingress-nginx"
-	ModeTraefik      = "traefik"
-	ModeCaddy        = "caddy"
-	// ModeEnvoy is Envoy's ext_authz HTTP service (Envoy Gateway, Istio): the check request
-	// carries the original method, path (after the /auth prefix) and authority.
-	ModeEnvoy = "envoy"
 )
 
 // Bounds that Validate enforces.
@@ -49,8 +40,8 @@ func (c *Config) Validate() error {
 	if _, err := parseWebURL(c.Provider.GraphURL, "https://graph.microsoft.com"); err != nil {
 		ps.addErr("provider.graphURL", err)
 	}
-	if !slices.Contains([]string{ModeAuto, ModeIngressNginx, ModeTraefik, ModeCaddy, ModeEnvoy}, c.ForwardAuth.Mode) {
-		ps.add("forwardAuth.mode", "%q is not one of auto, ingress-nginx, traefik, caddy, envoy", c.ForwardAuth.Mode)
+	if !slices.Contains(forward.Modes, c.ForwardAuth.Mode) {
+		ps.add("forwardAuth.mode", "%q is not one of %s", c.ForwardAuth.Mode, strings.Join(forward.Modes, ", "))
 	}
 	if c.ForwardAuth.CacheTTL < 0 || c.ForwardAuth.CacheTTL > 5*time.Minute {
 		ps.add("forwardAuth.cacheTTL", "%s is outside 0s–5m: a longer auth cache keeps signed-out users in", c.ForwardAuth.CacheTTL)

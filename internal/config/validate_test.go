@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/secret"
+
+	"github.com/tokengate/tokengate/internal/forward"
 )
 
 func TestValidate(t *testing.T) {
@@ -121,7 +123,7 @@ func TestValidate(t *testing.T) {
 		{name: "cache 1 MiB", mutate: func(c *Config) { c.Token.CacheMaxBytes = 1 << 20 }},
 		{name: "cache too small", mutate: func(c *Config) { c.Token.CacheMaxBytes = 1<<20 - 1 }, key: "token.cacheMaxBytes", parts: []string{"1 MiB"}},
 
-		{name: "mode traefik", mutate: func(c *Config) { c.ForwardAuth.Mode = ModeTraefik }},
+		{name: "mode traefik", mutate: func(c *Config) { c.ForwardAuth.Mode = forward.ModeTraefik }},
 		{name: "cache ttl 30s", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = 30 * time.Second }},
 		{name: "cache ttl too long", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = time.Hour }, key: "forwardAuth.cacheTTL", parts: []string{"1h0m0s"}},
 		{name: "cache ttl negative", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = -time.Second }, key: "forwardAuth.cacheTTL"},

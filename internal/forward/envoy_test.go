@@ -1,4 +1,4 @@
-package handlers
+package forward
 
 import (
 	"errors"
@@ -24,39 +24,39 @@ func TestParseEnvoy(t *testing.T) {
 	tests := []struct {
 		name    string
 		req     *http.Request
-		want    ForwardRequest
+		want    Request
 		wantErr string // "" means success; else the header or part named
 	}{
 		{
 			name: "page load",
 			req:  envoyCheck(http.MethodGet, "/auth/c/main?x=1", "headlamp.example.com", "Accept", "text/html", "Sec-Fetch-Mode", "navigate"),
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1", Proxy: ProxyEnvoy, Navigation: true},
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1", Proxy: ProxyEnvoy, Navigation: true},
 		},
 		{
 			name: "root path arrives as the bare prefix",
 			req:  envoyCheck(http.MethodGet, "/auth", "headlamp.example.com"),
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/", Proxy: ProxyEnvoy},
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/", Proxy: ProxyEnvoy},
 		},
 		{
 			name: "query on the root",
 			req:  envoyCheck(http.MethodGet, "/auth?x=1", "headlamp.example.com"),
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/?x=1", Proxy: ProxyEnvoy},
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/?x=1", Proxy: ProxyEnvoy},
 		},
 		{
 			name: "API call keeps its method, port and escapes",
 			req:  envoyCheck(http.MethodDelete, "/auth/api/v1/namespaces/a%2Fb?dryRun=All", "Headlamp.Example.com:8443", "X-Requested-With", "XMLHttpRequest"),
-			want: ForwardRequest{Method: "DELETE", Scheme: "https", Host: "headlamp.example.com", Port: "8443", URI: "/api/v1/namespaces/a%2Fb?dryRun=All", Proxy: ProxyEnvoy},
+			want: Request{Method: "DELETE", Scheme: "https", Host: "headlamp.example.com", Port: "8443", URI: "/api/v1/namespaces/a%2Fb?dryRun=All", Proxy: ProxyEnvoy},
 		},
 		{
 			name: "X-Forwarded-Proto allowed through",
 			req:  envoyCheck(http.MethodGet, "/auth/", "dash.internal", "X-Forwarded-Proto", "http"),
-			want: ForwardRequest{Method: "GET", Scheme: "http", Host: "dash.internal", URI: "/", Proxy: ProxyEnvoy},
+			want: Request{Method: "GET", Scheme: "http", Host: "dash.internal", URI: "/", Proxy: ProxyEnvoy},
 		},
 		{
 			name: "client-made forward headers are not believed",
 			req: envoyCheck(http.MethodGet, "/auth/", "headlamp.example.com",
 				"X-Original-URL", "https://grafana.example.com/", "X-Forwarded-Host", "grafana.example.com", "X-Forwarded-Uri", "/admin"),
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/", Proxy: ProxyEnvoy},
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/", Proxy: ProxyEnvoy},
 		},
 		{name: "prefix is not a path segment", req: envoyCheck(http.MethodGet, "/authz/x", "headlamp.example.com"), wantErr: "path"},
 		{name: "bad escape", req: envoyCheck(http.MethodGet, "/auth/%zz", "headlamp.example.com"), wantErr: "path"},
@@ -68,8 +68,8 @@ func TestParseEnvoy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseEnvoy(tt.req)
 			if tt.wantErr != "" {
-				if !errors.Is(err, ErrForwardHeaders) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %+v, %v; want an ErrForwardHeaders naming %s", got, err, tt.wantErr)
+				if !errors.Is(err, ErrHeaders) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %+v, %v; want an ErrHeaders naming %s", got, err, tt.wantErr)
 				}
 				return
 			}
@@ -84,7 +84,7 @@ func TestParseEnvoy(t *testing.T) {
 }
 
 // FuzzParseEnvoy: whatever request line, Host and X-Forwarded-Proto arrive, ParseEnvoy either
-// refuses them with ErrForwardHeaders or returns a request whose URL is well formed.
+// refuses them with ErrHeaders or returns a request whose URL is well formed.
 func FuzzParseEnvoy(f *testing.F) {
 	f.Add("GET", "/auth/c/main?x=1", "headlamp.example.com", "")
 	f.Add("DELETE", "/auth", "[::1]:8443", "http")
@@ -97,8 +97,8 @@ func FuzzParseEnvoy(f *testing.F) {
 		}
 		got, err := ParseEnvoy(r)
 		if err != nil {
-			if !errors.Is(err, ErrForwardHeaders) {
-				t.Fatalf("error %v does not wrap ErrForwardHeaders", err)
+			if !errors.Is(err, ErrHeaders) {
+				t.Fatalf("error %v does not wrap ErrHeaders", err)
 			}
 			return
 		}

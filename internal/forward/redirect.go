@@ -1,4 +1,4 @@
-package handlers
+package forward
 
 import (
 	"net/netip"
@@ -40,7 +40,7 @@ func NewRedirectPolicy(allowedDomains []string) RedirectPolicy {
 	for _, d := range allowedDomains {
 		d = identity.ASCIILower(strings.TrimSpace(d))
 		suffix := strings.HasPrefix(d, ".")
-		host, port, ok := forwardSplitHostPort(strings.TrimPrefix(d, "."))
+		host, port, ok := splitHostPort(strings.TrimPrefix(d, "."))
 		if !ok {
 			continue
 		}
@@ -65,7 +65,7 @@ func NewRedirectPolicy(allowedDomains []string) RedirectPolicy {
 // treat "\" as "/" and strip tabs and newlines, so such input is never what it looks like.
 func (p RedirectPolicy) Safe(target string) string {
 	if len(target) == 0 || len(target) > redirectMaxLen ||
-		!forwardPrintableASCII(target) || strings.Contains(target, `\`) {
+		!printableASCII(target) || strings.Contains(target, `\`) {
 		return "/"
 	}
 	if strings.HasPrefix(target, "/") {
@@ -157,7 +157,7 @@ func (p RedirectPolicy) redirectAbsoluteOK(target string) bool {
 	if strings.ContainsAny(authority, "@%") {
 		return false
 	}
-	host, port, ok := forwardSplitHostPort(authority)
+	host, port, ok := splitHostPort(authority)
 	if !ok {
 		return false
 	}
@@ -193,6 +193,26 @@ func (p RedirectPolicy) redirectAllows(host, port string, isDefault bool) bool {
 			continue
 		}
 		if e.suffix && len(host) > len(e.host) && strings.HasSuffix(host, e.host) || !e.suffix && host == e.host {
+			return true
+		}
+	}
+	return false
+}
+
+// CoversHost reports whether some entry allows redirects to host, on whatever port that
+// entry names: doctor asks it of configured dashboard hosts, which carry no port. A host
+// "*.x" stands for every subdomain of x, so only a suffix entry covering x's subdomains
+// covers it.
+func (p RedirectPolicy) CoversHost(host string) bool {
+	host = identity.ASCIILower(host)
+	wildcard, isWildcard := strings.CutPrefix(host, "*")
+	for _, e := range p.entries {
+		switch {
+		case isWildcard:
+			if e.suffix && strings.HasSuffix(wildcard, e.host) {
+				return true
+			}
+		case e.suffix && len(host) > len(e.host) && strings.HasSuffix(host, e.host), !e.suffix && host == e.host:
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package handlers
+package forward
 
 import (
 	"net/url"
@@ -261,5 +261,31 @@ func redirectCheckInvariant(t *testing.T, got string) {
 		t.Fatalf("Safe accepted scheme %q in %q", u.Scheme, got)
 	case !redirectFuzzAllowedHost(u.Scheme, host, u.Port()):
 		t.Fatalf("Safe accepted host %q port %q not on the allow-list in %q", host, u.Port(), got)
+	}
+}
+
+func TestRedirectPolicyCoversHost(t *testing.T) {
+	p := NewRedirectPolicy([]string{"headlamp.example.com", ".dash.example.com:8443", "grafana.example.com:8443"})
+	tests := []struct {
+		name string
+		host string
+		want bool
+	}{
+		{name: "exact entry", host: "headlamp.example.com", want: true},
+		{name: "exact entry, upper case", host: "Headlamp.Example.com", want: true},
+		{name: "entry with a port still covers the host", host: "grafana.example.com", want: true},
+		{name: "subdomain of a suffix", host: "a.dash.example.com", want: true},
+		{name: "apex of a suffix", host: "dash.example.com", want: false},
+		{name: "wildcard under a suffix", host: "*.dash.example.com", want: true},
+		{name: "wildcard under an exact entry", host: "*.headlamp.example.com", want: false},
+		{name: "unlisted", host: "evil.example.com", want: false},
+		{name: "suffix trick", host: "evilheadlamp.example.com", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.CoversHost(tt.host); got != tt.want {
+				t.Errorf("CoversHost(%q) = %v; want %v", tt.host, got, tt.want)
+			}
+		})
 	}
 }
