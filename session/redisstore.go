@@ -56,6 +56,7 @@ type RedisStore struct {
 	opts    RedisOptions
 	keys    keyspace
 	local   *localSessions
+	pending *pendingResults
 }
 
 var _ SharedTokens = (*RedisStore)(nil)
@@ -94,6 +95,7 @@ func NewRedisStore(rdb redis.UniversalClient, codec *Codec, opts RedisOptions) (
 		opts:    opts,
 		keys:    keyspace{prefix: opts.KeyPrefix},
 		local:   newLocalSessions(opts.LocalMaxEntries),
+		pending: newPendingResults(opts.LocalMaxEntries),
 	}, nil
 }
 
@@ -156,17 +158,20 @@ func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
 	return nil, fmt.Errorf("load session: %w", err)
 }
 
-// fetch reads and opens the session of id from Redis.
+// fetch reads and opens the session of id from Redis. The value is read only when it is a
+// string of at most MaxSealedLen bytes: anything else under our key is not ours.
 func (s *RedisStore) fetch(ctx context.Context, id string) (*Session, error) {
 	key := s.keys.session(id)
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	sealed, err := s.rdb.Get(ctx, key).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, errEnded
-	}
-	if err != nil {
+	sealed, err := readSessionScript.Run(ctx, s.rdb, []string{key}, MaxSealedLen).Text()
+	switch {
+	case err != nil && isReplyError(err):
+		return nil, fmt.Errorf("read session: %w: %w: %w", ErrNoSession, ErrInvalid, err)
+	case err != nil:
 		return nil, fmt.Errorf("read session: %w: %w", ErrStoreUnavailable, err)
+	case sealed == "":
+		return nil, errEnded
 	}
 	return s.openSession(key, id, sealed)
 }
@@ -277,21 +282,55 @@ func (s *RedisStore) put(ctx context.Context, sess *Session, ttl time.Duration, 
 	return nil
 }
 
-// Clear ends the session r's cookie names: it deletes it in Redis, so the cookie stops
-// working on every replica within CacheTTL, and deletes the cookie. A Redis failure is
-// logged: the browser's cookie is deleted all the same.
+// Clear ends the session r's cookie names: it deletes every key of it in Redis (the
+// session, its tokens, its refresh state and lock, and its entries in the indexes), so the
+// cookie stops working on every replica within CacheTTL, and deletes the cookie. A refresh
+// in flight finds the session gone and stores nothing. A Redis failure is logged: the
+// browser's cookie is deleted all the same.
 func (s *RedisStore) Clear(w http.ResponseWriter, r *http.Request) {
 	if id, err := s.idFrom(r); err == nil {
-		s.local.drop(id)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.Timeout)
-		s.rdb.ZRem(ctx, s.keys.active(), s.keys.hash(id)) // only the gauge; the next count prunes it anyway
-		if err := s.rdb.Del(ctx, s.keys.session(id)).Err(); err != nil {
+		if err := s.deleteAll(ctx, id); err != nil {
 			s.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not delete the session in redis; it stays valid until it expires",
 				slog.Any("error", err))
 		}
 		cancel()
 	}
 	s.cookies.Clear(w, r)
+}
+
+// deleteAll deletes every key of session id. The sid index lives in another slot, so it is
+// named apart, from the session's sid as read before the delete.
+func (s *RedisStore) deleteAll(ctx context.Context, id string) error {
+	sid := ""
+	if cached, _ := s.local.get(id, s.opts.Now()); cached != nil {
+		sid = cached.SID
+	} else if stored, err := s.fetch(ctx, id); err == nil {
+		sid = stored.SID
+	}
+	s.local.drop(id)
+	s.pending.drop(id, s.pending.get(id))
+	if err := s.rdb.Del(ctx, s.keys.all(id)...).Err(); err != nil {
+		return fmt.Errorf("delete session: %w: %w", ErrStoreUnavailable, err)
+	}
+	return s.unindex(ctx, id, sid)
+}
+
+// unindex removes an ended session from the indexes, which live in other hash slots: the
+// active-sessions gauge and, when sid is known, its sid's set (deleted by Redis once empty).
+func (s *RedisStore) unindex(ctx context.Context, id, sid string) error {
+	hash := s.keys.hash(id)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.keys.active(), hash)
+		if sid != "" {
+			p.SRem(ctx, s.keys.sid(sid), hash)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("unindex session: %w: %w", ErrStoreUnavailable, err)
+	}
+	return nil
 }
 
 // ActiveSessions counts the sessions that have not ended and were not signed out or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -69,6 +70,10 @@ func classify(err error) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("%w: %w: %v", ErrUnavailable, ErrNotSent, redactURLError(err))
 	}
 	return fmt.Errorf("%w: %v", ErrUnavailable, redactURLError(err))
 }

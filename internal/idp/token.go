@@ -29,4 +29,7 @@ var (
 	// ErrUnavailable means the provider could not be reached or answered 5xx or garbage.
 	// It is transient: a still-valid cached token may keep being used.
 	ErrUnavailable = errors.New("identity provider unavailable")
+	// ErrNotSent, always with ErrUnavailable, means the request never reached the provider
+	// (the connection could not be made): a refresh token in it was certainly not spent.
+	ErrNotSent = errors.New("request not sent")
 )
