@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,6 +17,10 @@ import (
 // ErrStoreUnavailable means the session store (Redis) could not be reached in time. It is
 // transient: the answer is 503, never "sign in again".
 var ErrStoreUnavailable = errors.New("session store unavailable")
+
+// ErrStoreAuth means Redis refused tokengate's credentials (WRONGPASS, NOAUTH) or its ACL
+// user lacks a permission it needs (NOPERM): an operator error that waiting does not fix.
+var ErrStoreAuth = errors.New("redis refused the credentials (check redis.username and redis.password)")
 
 // errEnded means Redis no longer holds the session: it was signed out, revoked by
 // front-channel logout, or expired.
@@ -99,14 +104,31 @@ func NewRedisStore(rdb redis.UniversalClient, codec *Codec, opts RedisOptions) (
 	}, nil
 }
 
-// Ping reports whether Redis answers within the timeout: the readiness check.
+// Ping reports whether Redis answers within the timeout: the readiness check. A refusal
+// of the credentials wraps ErrStoreAuth as well as ErrStoreUnavailable.
 func (s *RedisStore) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("ping redis: %w: %w", ErrStoreUnavailable, err)
+	err := s.rdb.Ping(ctx).Err()
+	switch {
+	case err == nil:
+		return nil
+	case authRefused(err):
+		return fmt.Errorf("ping redis: %w: %w: %w", ErrStoreUnavailable, ErrStoreAuth, err)
 	}
-	return nil
+	return fmt.Errorf("ping redis: %w: %w", ErrStoreUnavailable, err)
+}
+
+// authRefused reports whether err is Redis refusing the connection's authentication or
+// its ACL permissions. go-redis has no typed error for these; the first word of a Redis
+// error reply is its error code (RESP "Simple errors"), so that word is what is compared.
+func authRefused(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	code, _, _ := strings.Cut(re.Error(), " ")
+	return code == "WRONGPASS" || code == "NOAUTH" || code == "NOPERM"
 }
 
 // Load returns the session whose id r's cookie carries. It answers from memory for up to

@@ -1,13 +1,20 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/session"
 )
 
 // Sign in on replica A, /auth on replica B: B finds the session and A's token in Redis and
@@ -223,5 +230,38 @@ func TestRedisDownAtStart(t *testing.T) {
 	c.redis.Restart()
 	if got := c.get(late, "/readyz").Status; got != http.StatusOK {
 		t.Errorf("readyz once redis answers = %d; want 200", got)
+	}
+}
+
+// Credentials Redis refuses stop the start with an error that names the keys to fix, and
+// /readyz of a running replica says so once Redis starts refusing them: waiting on an
+// "unreachable" Redis would never fix a wrong password.
+func TestRedisAuthRefusedFailsFast(t *testing.T) {
+	c := newRedisCluster(t, 1, false)
+	// On one connection: set the password, then drop every other connection (those
+	// already authenticated would stay so); the replica's next ones are refused.
+	rdb := redis.NewClient(&redis.Options{Addr: c.redis.Addr()})
+	defer rdb.Close()
+	admin := rdb.Conn()
+	defer admin.Close()
+	if err := admin.ConfigSet(t.Context(), "requirepass", "right-password-7c1e").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(t.Context(), "CLIENT", "KILL", "TYPE", "normal").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if page := c.get(0, "/readyz"); page.Status != http.StatusServiceUnavailable || !strings.Contains(string(page.Body), "redis.password") {
+		t.Errorf("readyz of a running replica after the password changed = %d %q; want 503 naming redis.password", page.Status, page.Body)
+	}
+	for _, password := range []string{"", "wrong-password"} {
+		cfg := *c.cfg
+		cfg.Redis.Password = secret.String(password)
+		_, err := newAppWith(&cfg, slog.New(slog.DiscardHandler), c.clock.Now, &http.Client{Timeout: time.Second}, nil)
+		if !errors.Is(err, errUsage) || !errors.Is(err, session.ErrStoreAuth) || !strings.Contains(err.Error(), "redis.password") {
+			t.Errorf("start with password %q = %v; want a usage error naming redis.password", password, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "right-password") {
+			t.Errorf("start error reveals the password: %v", err)
+		}
 	}
 }

@@ -236,7 +236,9 @@ func readiness(client *idp.Client, backend *sessionBackend) func() error {
 		if !client.Ready() {
 			return errors.New("identity provider discovery not loaded")
 		}
-		if !backend.ready() {
+		if err := backend.ready(); errors.Is(err, session.ErrStoreAuth) {
+			return session.ErrStoreAuth // the cause, never the reply text, which names the user
+		} else if err != nil {
 			return errors.New("session store unreachable")
 		}
 		return nil

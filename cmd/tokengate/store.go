@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,8 +26,8 @@ type sessionBackend struct {
 	shared session.SharedTokens
 	// revoker ends sessions by sid (front-channel logout); nil with the cookie store.
 	revoker handlers.SIDRevoker
-	// ready reports whether the store answers (always true for the cookie store).
-	ready func() bool
+	// ready reports whether the store answers, else why not (always nil for the cookie store).
+	ready func() error
 	// activeSessions counts live sessions; nil with the cookie store, which cannot know.
 	activeSessions func(context.Context) (int64, error)
 	// close releases the store's connections.
@@ -40,7 +41,7 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	if cfg.Session.Store != config.StoreRedis {
 		return &sessionBackend{
 			sessions: session.NewCookieStore(codec, cookie),
-			ready:    func() bool { return true },
+			ready:    func() error { return nil },
 			close:    func() {},
 		}, nil
 	}
@@ -60,11 +61,17 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 		rdb.Close()
 		return nil, fmt.Errorf("redis session store: %w", err)
 	}
+	// An unreachable Redis may come back, so tokengate starts without it; refused
+	// credentials will not fix themselves, so they stop the start, named.
+	if err := store.Ping(context.Background()); errors.Is(err, session.ErrStoreAuth) {
+		rdb.Close()
+		return nil, fmt.Errorf("%w: redis.username / redis.password: %w", errUsage, err)
+	}
 	return &sessionBackend{
 		sessions: store,
 		shared:   store,
 		revoker:  store,
-		ready:    func() bool { return store.Ping(context.Background()) == nil },
+		ready:    func() error { return store.Ping(context.Background()) },
 
 		activeSessions: store.ActiveSessions,
 		close:          func() { _ = rdb.Close() },
