@@ -195,27 +195,37 @@ func (s *RedisStore) fetch(ctx context.Context, id string) (*Session, error) {
 	case sealed == "":
 		return nil, errEnded
 	}
-	return s.openSession(key, id, sealed)
+	sess, keyIndex, err := s.openSessionKey(key, id, sealed)
+	if err == nil && keyIndex > 0 {
+		s.resealStored(ctx, key, sealed, sess)
+	}
+	return sess, err
 }
 
 // openSession opens a sealed session value read from key. The purpose names the key, so a
 // value copied to another session's key (by someone who can write to Redis) does not open.
 func (s *RedisStore) openSession(key, id, sealed string) (*Session, error) {
-	plain, err := s.codec.Open(sessionPurpose(key), sealed)
+	sess, _, err := s.openSessionKey(key, id, sealed)
+	return sess, err
+}
+
+// openSessionKey is openSession that also returns the index of the key that opened it.
+func (s *RedisStore) openSessionKey(key, id, sealed string) (*Session, int, error) {
+	plain, keyIndex, err := s.codec.openKey(sessionPurpose(key), sealed)
 	if err != nil {
-		return nil, fmt.Errorf("open stored session: %w: %w", ErrNoSession, err)
+		return nil, 0, fmt.Errorf("open stored session: %w: %w", ErrNoSession, err)
 	}
 	sess, err := decodeSession(plain)
 	if err != nil {
-		return nil, fmt.Errorf("open stored session: %w: %w: %w", ErrNoSession, ErrInvalid, err)
+		return nil, 0, fmt.Errorf("open stored session: %w: %w: %w", ErrNoSession, ErrInvalid, err)
 	}
 	if sess.ID != id {
-		return nil, fmt.Errorf("open stored session: id mismatch: %w: %w", ErrNoSession, ErrInvalid)
+		return nil, 0, fmt.Errorf("open stored session: id mismatch: %w: %w", ErrNoSession, ErrInvalid)
 	}
 	if sess.Expired(s.opts.Now()) {
-		return nil, fmt.Errorf("session ended at %s: %w: %w", sess.ExpiresAt.Format(time.RFC3339), ErrNoSession, ErrExpired)
+		return nil, 0, fmt.Errorf("session ended at %s: %w: %w", sess.ExpiresAt.Format(time.RFC3339), ErrNoSession, ErrExpired)
 	}
-	return sess, nil
+	return sess, keyIndex, nil
 }
 
 func (s *RedisStore) sealSession(key string, sess *Session) (string, error) {
@@ -374,20 +384,26 @@ func (s *RedisStore) ActiveSessions(ctx context.Context) (int64, error) {
 
 // idFrom opens r's session cookie and returns the session id it carries.
 func (s *RedisStore) idFrom(r *http.Request) (string, error) {
+	id, _, err := s.idKeyFrom(r)
+	return id, err
+}
+
+// idKeyFrom is idFrom that also returns the index of the cookie key that opened it.
+func (s *RedisStore) idKeyFrom(r *http.Request) (string, int, error) {
 	var cause error = http.ErrNoCookie
 	for _, c := range r.Cookies() {
 		if c.Name != s.cookies.opts.Name {
 			continue
 		}
-		raw, err := s.codec.Open(s.cookies.opts.Name, c.Value)
+		raw, keyIndex, err := s.codec.openKey(s.cookies.opts.Name, c.Value)
 		if err == nil && len(raw) != idBytes {
 			// A cookie-store session under the same name, from before a switch.
 			err = fmt.Errorf("cookie holds no session id: %w", ErrInvalid)
 		}
 		if err == nil {
-			return base64.RawURLEncoding.EncodeToString(raw), nil
+			return base64.RawURLEncoding.EncodeToString(raw), keyIndex, nil
 		}
 		cause = err
 	}
-	return "", cause
+	return "", 0, cause
 }
