@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -263,5 +265,35 @@ func TestRedisAuthRefusedFailsFast(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "right-password") {
 			t.Errorf("start error reveals the password: %v", err)
 		}
+	}
+}
+
+// Rotating cookie.secrets with the Redis store: the new key goes first, each user makes one
+// request, the old key is removed, and the user is still signed in. The one request answers
+// with one Set-Cookie sealed with the new key; the next carries none.
+func TestRedisKeyRotationKeepsUsersSignedIn(t *testing.T) {
+	c := newRedisCluster(t, 1, false)
+	c.signIn("alice")
+	oldCookies := c.cookies()
+	newKey := secret.String(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	c.cfg.Cookie.Secrets = []secret.String{newKey, c.cfg.Cookie.Secrets[0]}
+	during := len(c.replicas)
+	c.addReplica()
+	page := c.wantStatus("during the rotation", during, http.StatusOK)
+	if n := len(page.Header.Values("Set-Cookie")); n != 1 {
+		t.Fatalf("/auth with a cookie sealed with the old key set %d cookies; want exactly 1", n)
+	}
+	resealed := (&http.Response{Header: page.Header}).Cookies()
+	if again := c.authWith(during, resealed); again.Status != http.StatusOK || len(again.Header.Values("Set-Cookie")) != 0 {
+		t.Errorf("/auth with the re-sealed cookie = %d with %d Set-Cookie; want 200 and none", again.Status, len(again.Header.Values("Set-Cookie")))
+	}
+	c.cfg.Cookie.Secrets = []secret.String{newKey}
+	after := len(c.replicas)
+	c.addReplica()
+	if got := c.authWith(after, resealed).Status; got != http.StatusOK {
+		t.Errorf("/auth after the old key was removed = %d; want 200: the user stays signed in", got)
+	}
+	if got := c.authWith(after, oldCookies).Status; got != http.StatusUnauthorized {
+		t.Errorf("/auth with a cookie sealed with the removed key = %d; want 401", got)
 	}
 }
