@@ -19,9 +19,9 @@ import (
 // signedInAt signs alice in at r and saves her session on a, as the callback does.
 func signedInAt(t *testing.T, a replica, clock *testClock, r *reuseIdP) (*Session, []*http.Cookie) {
 	t.Helper()
-	rt, tok := r.signIn(t)
+	rt, tok, who := r.signIn(t)
 	sess := redisSession(t, clock.Now())
-	sess.RefreshToken = rt
+	sess.RefreshToken, sess.Subject, sess.Issuer = rt, who.Subject, who.Issuer
 	cookies := saveTo(t, a.store, sess)
 	a.cache.Seed(sess, aksScope, tok)
 	return sess, cookies
@@ -227,5 +227,40 @@ func wantNoKeys(t *testing.T, srv *redistest.Server) {
 	t.Helper()
 	if keys, err := srv.Do("KEYS", "*"); err != nil || keys != "" {
 		t.Errorf("redis keys left: %q (%v); want none", keys, err)
+	}
+}
+
+// A refresh whose id_token names another subject or issuer than the session (OIDC Core
+// 12.2) ends the session on every replica; its tokens are neither stored nor served.
+func TestFlightRefreshForAnotherUserEndsTheSession(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(s *Session)
+	}{
+		{name: "other subject", change: func(s *Session) { s.Subject = "00000000-0000-0000-0000-0000000000ff" }},
+		{name: "other issuer", change: func(s *Session) { s.Issuer = "https://login.example.com/other/v2.0" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			clock := newTestClock()
+			r := newReuseIdP(t, clock)
+			a, b := newReplica(t, srv, clock, r, 5*time.Second), newReplica(t, srv, clock, r, 5*time.Second)
+			rt, tok, who := r.signIn(t)
+			sess := redisSession(t, clock.Now())
+			sess.RefreshToken, sess.Subject, sess.Issuer = rt, who.Subject, who.Issuer
+			tt.change(sess)
+			saveTo(t, a.store, sess)
+			a.cache.Seed(sess, aksScope, tok)
+			clock.Advance(time.Hour)
+			if _, err := a.cache.Get(t.Context(), sess, aksScope); !errors.Is(err, idp.ErrInvalidGrant) {
+				t.Fatalf("Get = %v; want ErrInvalidGrant", err)
+			}
+			if _, err := b.cache.Get(t.Context(), sess, aksScope); !errors.Is(err, idp.ErrInvalidGrant) {
+				t.Errorf("Get on b = %v; want ErrInvalidGrant", err)
+			}
+			wantNoReuse(t, r, 1)
+			wantNoKeys(t, srv)
+		})
 	}
 }

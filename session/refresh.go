@@ -166,6 +166,9 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 		return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
 	}
 	tok, err := c.refresher.Refresh(ctx, rt, scope)
+	if err == nil {
+		err = sameUser(sess, tok)
+	}
 	if err != nil {
 		return nil, c.refreshFailed(key, scope, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
 	}
@@ -174,6 +177,21 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 		tok.RefreshToken = rt
 	}
 	return c.store(key, base, tok), nil
+}
+
+// errOtherUser means a refresh answered with an id_token for another issuer or subject than
+// the session's. OIDC Core 12.2 requires them to be the same; the session ends.
+var errOtherUser = fmt.Errorf("refresh returned an id_token for another user: %w", idp.ErrInvalidGrant)
+
+// sameUser checks a refresh's verified id_token, when it came with one, against sess.
+func sameUser(sess *Session, tok idp.Token) error {
+	if tok.IDSubject == "" && tok.IDIssuer == "" {
+		return nil
+	}
+	if tok.IDSubject != sess.Subject || (sess.Issuer != "" && tok.IDIssuer != sess.Issuer) {
+		return errOtherUser
+	}
+	return nil
 }
 
 // spawn runs f in a goroutine that Close waits for; it reports false after Close.

@@ -65,8 +65,8 @@ func newReuseIdP(t *testing.T, clock *testClock) *reuseIdP {
 	return r
 }
 
-// signIn signs alice in and returns her sign-in's refresh token and access token.
-func (r *reuseIdP) signIn(t *testing.T) (secret.String, idp.Token) {
+// signIn signs alice in and returns her sign-in's refresh token, access token and identity.
+func (r *reuseIdP) signIn(t *testing.T) (secret.String, idp.Token, idp.Identity) {
 	t.Helper()
 	verifier := strings.Repeat("v", 43)
 	authURL, err := r.client.AuthCodeURL("state-1", "nonce-1", verifier)
@@ -90,7 +90,7 @@ func (r *reuseIdP) signIn(t *testing.T) (secret.String, idp.Token) {
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
 	}
-	return in.Token.RefreshToken, idp.Token{AccessToken: in.Token.AccessToken, Expiry: in.Token.Expiry}
+	return in.Token.RefreshToken, idp.Token{AccessToken: in.Token.AccessToken, Expiry: in.Token.Expiry}, in.Identity
 }
 
 // Refresh is the client's; the first after holdAfterAnswer waits once the provider answered.

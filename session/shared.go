@@ -100,6 +100,9 @@ func (c *TokenCache) refreshInFlight(ctx context.Context, key string, sess *Sess
 	refreshCtx, cancel := context.WithTimeout(ctx, c.opts.RefreshTimeout)
 	tok, err := c.refresher.Refresh(refreshCtx, rt, scope)
 	cancel()
+	if err == nil {
+		err = sameUser(sess, tok)
+	}
 	if err != nil {
 		fl.Release(ctx, err)
 		return nil, c.refreshFailed(key, scope, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))

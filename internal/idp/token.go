@@ -16,6 +16,10 @@ type Token struct {
 	RefreshToken secret.String
 	IDToken      secret.String
 	Expiry       time.Time
+	// IDIssuer and IDSubject are a refresh's verified id_token's iss and subject (oid, else
+	// sub, as Identity.Subject), empty when the answer had no id_token. OIDC Core 12.2: they
+	// must be the session's, or the answer is not for this session.
+	IDIssuer, IDSubject string
 }
 
 var (
