@@ -131,6 +131,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	tokens, err := session.NewTokenCache(provider, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,
 		RefreshAhead:   cfg.Token.RefreshAhead,
+		InlineRefresh:  cfg.Provider.RefreshTokenReuseDetection,
 		MaxBytes:       cfg.Token.CacheMaxBytes,
 		RefreshTimeout: cfg.Provider.Timeout,
 		Now:            now,

@@ -26,6 +26,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "provider.resourceScope", Env: "TOKENGATE_PROVIDER_RESOURCE_SCOPE"},
 		{Path: "provider.timeout", Env: "TOKENGATE_PROVIDER_TIMEOUT"},
 		{Path: "provider.graphURL", Env: "TOKENGATE_PROVIDER_GRAPH_URL"},
+		{Path: "provider.refreshTokenReuseDetection", Env: "TOKENGATE_PROVIDER_REFRESH_TOKEN_REUSE_DETECTION"},
 		{Path: "cookie.name", Env: "TOKENGATE_COOKIE_NAME"},
 		{Path: "cookie.domain", Env: "TOKENGATE_COOKIE_DOMAIN"},
 		{Path: "cookie.secrets", Env: "TOKENGATE_COOKIE_SECRETS", Secret: true},

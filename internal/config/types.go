@@ -124,6 +124,11 @@ type Provider struct {
 	// GraphURL is Microsoft Graph, used only to resolve groups overage. Default
 	// https://graph.microsoft.com.
 	GraphURL string `yaml:"graphURL"`
+	// RefreshTokenReuseDetection declares that the provider revokes a sign-in when one of its
+	// refresh tokens is redeemed twice (Keycloak, Okta, Auth0, Dex; not Entra). The cookie
+	// store then refreshes inside the request, never in the background, so the rotated
+	// refresh token always leaves with the answer that writes it into the cookie.
+	RefreshTokenReuseDetection bool `yaml:"refreshTokenReuseDetection"`
 }
 
 // ClientCertificate is a certificate uploaded to the app registration and its private key.
