@@ -60,8 +60,12 @@ type Client struct {
 
 // discovery is everything learned from the provider's metadata.
 type discovery struct {
-	oauth       oauth2.Config
-	verifier    *oidc.IDTokenVerifier
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	// refreshIDs checks a refresh's id_token for whom it names: signature, issuer and
+	// audience, not expiry. It came straight from the token endpoint over TLS (OIDC Core
+	// 3.1.3.7), and a clock step must not turn a good refresh into a lost session.
+	refreshIDs  *oidc.IDTokenVerifier
 	tokenURL    string
 	endSession  string
 	oidcScopes  []string // SignInScopes without the resource, sent with every refresh
@@ -114,6 +118,7 @@ func (c *Client) Discover(ctx context.Context) error {
 			Scopes:       c.cfg.SignInScopes,
 		},
 		verifier:    provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.cfg.Now}),
+		refreshIDs:  provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.cfg.Now, SkipExpiryCheck: true}),
 		tokenURL:    endpoint.TokenURL,
 		endSession:  meta.EndSession,
 		oidcScopes:  oidcScopesOf(c.cfg.SignInScopes),

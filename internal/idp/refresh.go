@@ -53,12 +53,12 @@ func (c *Client) Refresh(ctx context.Context, refreshToken secret.String, scope 
 	return tok, nil
 }
 
-// verifyRefreshIDToken verifies a refresh's id_token (signature, issuer, audience, expiry)
-// and records its iss and subject in tok for the caller to compare with the session. A
+// verifyRefreshIDToken verifies a refresh's id_token (signature, issuer, audience) and
+// records its iss and subject in tok for the caller to compare with the session. A
 // refresh answer whose id_token does not verify is refused as a dead grant: the provider
 // has already spent the refresh token, and what it returned cannot be trusted.
 func (c *Client) verifyRefreshIDToken(ctx context.Context, d *discovery, tok *Token) error {
-	idToken, err := d.verifier.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
+	idToken, err := d.refreshIDs.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
 	if err != nil {
 		return fmt.Errorf("%w: %w: refresh id_token: %v", ErrInvalidGrant, ErrVerification, err)
 	}
