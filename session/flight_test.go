@@ -96,38 +96,49 @@ func TestFlightLockLapsesUnderItsHolder(t *testing.T) {
 	wantNoReuse(t, r, 2)
 }
 
-// Redis stalls (SIGSTOP) after the provider rotated and before a stored the result: a still
-// answers with the new token, b waits rather than spend the old one, and a's next read of
-// the session stores the result it kept.
-func TestFlightRedisStallsBeforeTheWrite(t *testing.T) {
-	srv := redistest.Start(t)
-	clock := newTestClock()
-	r := newReuseIdP(t, clock)
-	a, b := newReplica(t, srv, clock, r, 5*time.Second), newReplica(t, srv, clock, r, 200*time.Millisecond)
-	sess, _ := signedInAt(t, a, clock, r)
-	clock.Advance(time.Hour)
+// Redis stalls (SIGSTOP), or stops and comes back, after the provider rotated and before a
+// stored the result: a still answers with the new token, b waits rather than spend the old
+// one, and a's next read of the session stores the result it kept.
+func TestFlightRedisFailsBeforeTheWrite(t *testing.T) {
+	tests := []struct {
+		name         string
+		fail, revive func(srv *redistest.Server)
+	}{
+		{name: "stalled", fail: (*redistest.Server).Pause, revive: (*redistest.Server).Resume},
+		{name: "stopped", fail: func(srv *redistest.Server) { srv.Save(); srv.Stop() }, revive: (*redistest.Server).Restart},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			clock := newTestClock()
+			r := newReuseIdP(t, clock)
+			a, b := newReplica(t, srv, clock, r, 5*time.Second), newReplica(t, srv, clock, r, 200*time.Millisecond)
+			sess, _ := signedInAt(t, a, clock, r)
+			clock.Advance(time.Hour)
 
-	release := r.holdAfterAnswer()
-	defer release()
-	aDone := getAsync(t, a, sess)
-	waitAnswered(t, r, aDone)
-	srv.Pause()
-	release()
-	if err := <-aDone; err != nil {
-		t.Fatalf("Get on a with redis stalled after the rotation = %v; want the new token", err)
+			release := r.holdAfterAnswer()
+			defer release()
+			aDone := getAsync(t, a, sess)
+			waitAnswered(t, r, aDone)
+			tt.fail(srv)
+			release()
+			if err := <-aDone; err != nil {
+				t.Fatalf("Get on a with redis %s after the rotation = %v; want the new token", tt.name, err)
+			}
+			tt.revive(srv)
+			if _, err := b.cache.Get(t.Context(), sess, aksScope); !errors.Is(err, idp.ErrUnavailable) {
+				t.Fatalf("Get on b while a's result is not stored = %v; want it to wait, then ErrUnavailable", err)
+			}
+			if sh, err := a.store.Get(t.Context(), sess, aksScope); err != nil || sh.Generation != 1 {
+				t.Fatalf("a's next read = generation %d, %v; want its pending result stored (generation 1)", sh.Generation, err)
+			}
+			aTok, _ := a.cache.Peek(sess, aksScope)
+			if res, err := b.cache.Get(t.Context(), sess, aksScope); err != nil || res.Token.AccessToken != aTok.Token.AccessToken {
+				t.Fatalf("Get on b after a stored = %v; want a's token", err)
+			}
+			wantNoReuse(t, r, 1)
+		})
 	}
-	srv.Resume()
-	if _, err := b.cache.Get(t.Context(), sess, aksScope); !errors.Is(err, idp.ErrUnavailable) {
-		t.Fatalf("Get on b while a's result is not stored = %v; want it to wait, then ErrUnavailable", err)
-	}
-	if sh, err := a.store.Get(t.Context(), sess, aksScope); err != nil || sh.Generation != 1 {
-		t.Fatalf("a's next read = generation %d, %v; want its pending result stored (generation 1)", sh.Generation, err)
-	}
-	aTok, _ := a.cache.Peek(sess, aksScope)
-	if res, err := b.cache.Get(t.Context(), sess, aksScope); err != nil || res.Token.AccessToken != aTok.Token.AccessToken {
-		t.Fatalf("Get on b after a stored = %v; want a's token", err)
-	}
-	wantNoReuse(t, r, 1)
 }
 
 // A flight whose replica died after its refresh went out (its lock lapsed, nothing was
