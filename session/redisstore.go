@@ -188,9 +188,7 @@ func (s *RedisStore) fetch(ctx context.Context, id string) (*Session, error) {
 	defer cancel()
 	sealed, err := readSessionScript.Run(ctx, s.rdb, []string{key}, MaxSealedLen).Text()
 	switch {
-	case err != nil && isReplyError(err):
-		return nil, fmt.Errorf("read session: %w: %w: %w", ErrNoSession, ErrInvalid, err)
-	case err != nil:
+	case err != nil: // an error reply is Redis itself (the script checks the type): transient
 		return nil, fmt.Errorf("read session: %w: %w", ErrStoreUnavailable, err)
 	case sealed == "":
 		return nil, errEnded

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -26,9 +25,8 @@ func (s *RedisStore) Get(ctx context.Context, sess *Session, scope string) (Shar
 	defer cancel()
 	vals, err := readScript.Run(callCtx, s.rdb, s.keys.all(sess.ID), tokenField(scope), MaxSealedLen).StringSlice()
 	if err != nil {
-		if isReplyError(err) {
-			return SharedToken{}, fmt.Errorf("read shared token: %w: %w: %w", ErrNoSession, idp.ErrInvalidGrant, err)
-		}
+		// The script reads nothing whose type it did not check, so an error reply is Redis
+		// itself (LOADING, READONLY after a failover, BUSY, OOM): transient, never "ended".
 		return SharedToken{}, fmt.Errorf("read shared token: %w: %w", ErrStoreUnavailable, err)
 	}
 	if len(vals) != 5 {
@@ -53,13 +51,6 @@ func (s *RedisStore) Get(ctx context.Context, sess *Session, scope string) (Shar
 		out.Token = tok
 	}
 	return out, nil
-}
-
-// isReplyError reports whether err is Redis refusing a command (for example a script that
-// met a value of a foreign type), rather than Redis being unreachable.
-func isReplyError(err error) bool {
-	var re redis.Error
-	return errors.As(err, &re) && !errors.Is(err, redis.Nil)
 }
 
 // Set shares tok, an access token that rotates nothing (the sign-in's), for (sess, scope)
