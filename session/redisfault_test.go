@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,5 +151,28 @@ func TestRedisRoundTripsPerRefresh(t *testing.T) {
 	}
 	if n := trips.n.Load(); n != 0 {
 		t.Errorf("100 cache hits took %d round trips to Redis; want 0", n)
+	}
+}
+
+// A flight is cleared for the next one only when the refresh token was certainly not spent;
+// anything the provider may have acted on keeps it recorded.
+func TestNotSpent(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{name: "provider answered an error", err: fmt.Errorf("refresh: %w", &idp.ProviderError{Status: 503}), want: true},
+		{name: "never sent", err: fmt.Errorf("refresh: %w: %w", idp.ErrUnavailable, idp.ErrNotSent), want: true},
+		{name: "discovery not loaded", err: idp.ErrNotReady, want: true},
+		{name: "timeout", err: fmt.Errorf("refresh: %w: %w", idp.ErrUnavailable, context.DeadlineExceeded), want: false},
+		{name: "garbage answer", err: fmt.Errorf("%w: token response is not JSON", idp.ErrUnavailable), want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := notSpent(tt.err); got != tt.want {
+				t.Errorf("notSpent(%v) = %v; want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

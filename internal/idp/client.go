@@ -48,7 +48,7 @@ type Config struct {
 var ErrVerification = errors.New("id_token verification failed")
 
 // ErrNotReady means discovery has not succeeded yet.
-var ErrNotReady = fmt.Errorf("%w: provider discovery not loaded yet", ErrUnavailable)
+var ErrNotReady = fmt.Errorf("%w: %w: provider discovery not loaded yet", ErrUnavailable, ErrNotSent)
 
 // Client is tokengate's OIDC relying party. It is safe for concurrent use. Discover must
 // succeed before the other methods work; until then they return ErrNotReady.

@@ -97,7 +97,7 @@ func (c *Client) refreshIDToken(ctx context.Context, d *discovery, refreshToken 
 func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (Token, error) {
 	req, err := c.newTokenRequest(ctx, d, form)
 	if err != nil {
-		return Token{}, err
+		return Token{}, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
