@@ -275,3 +275,42 @@ func TestFlightRefreshForAnotherUserEndsTheSession(t *testing.T) {
 		})
 	}
 }
+
+// Without reuse detection (Entra keeps a redeemed refresh token valid), a flight that may
+// have spent its token, or whose replica vanished, does not end the session: the next flight
+// presents the same token again, and a late result of the vanished one is not stored over it.
+func TestFlightWithoutReuseDetectionRetries(t *testing.T) {
+	srv := redistest.Start(t)
+	clock := newTestClock()
+	r := newFakeRefresher(rotating(clock))
+	a, b := newReplica(t, srv, clock, r, time.Second), newReplica(t, srv, clock, r, time.Second)
+	a.store.opts.ReuseDetection, b.store.opts.ReuseDetection = false, false
+	sess, _ := signedIn(t, a, clock)
+	clock.Advance(time.Hour)
+
+	seen, err := a.store.Get(t.Context(), sess, testScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled, err := a.store.Lock(t.Context(), sess, seen)
+	if err != nil || stalled == nil {
+		t.Fatalf("Lock = %v, %v; want a flight", stalled, err)
+	}
+	stalled.(*redisFlight).stopRenew()
+	do(t, srv, "DEL", a.store.keys.lock(sess.ID))
+	clock.Advance(b.store.abandonAfter())
+	res, err := b.cache.Get(t.Context(), sess, testScope)
+	if err != nil || res.Outcome != Refreshed {
+		t.Fatalf("Get on b past the abandon bound = %v, %v; want a refresh that took over", res.Outcome, err)
+	}
+	if calls := r.Calls(); len(calls) != 1 || calls[0].rt != "rt-seed" {
+		t.Fatalf("refresh calls %+v; want one, with rt-seed", calls)
+	}
+	late := stalled.Commit(t.Context(), testScope, seedToken(clock))
+	if !errors.Is(late, errOvertaken) {
+		t.Errorf("late Commit of the overtaken flight = %v; want errOvertaken", late)
+	}
+	if sh, err := b.store.Get(t.Context(), sess, testScope); err != nil || sh.RefreshToken != "rt-0" || sh.Generation != 1 {
+		t.Errorf("stored = %q at generation %d (%v); want b's rt-0 at 1", sh.RefreshToken.Reveal(), sh.Generation, err)
+	}
+}

@@ -50,7 +50,7 @@ func (s *RedisStore) Lock(ctx context.Context, sess *Session, seen SharedToken) 
 	callCtx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	res, err := lockScript.Run(callCtx, s.rdb, s.keys.all(sess.ID), token, seen.Generation,
-		s.opts.Now().UnixMilli(), s.opts.LockTTL.Milliseconds(), s.abandonAfter().Milliseconds()).Text()
+		s.opts.Now().UnixMilli(), s.opts.LockTTL.Milliseconds(), s.abandonAfter().Milliseconds(), s.onAbandoned()).Text()
 	if err != nil {
 		return nil, fmt.Errorf("take refresh lock: %w: %w", ErrStoreUnavailable, err)
 	}
@@ -70,6 +70,14 @@ func (s *RedisStore) Lock(ctx context.Context, sess *Session, seen SharedToken) 
 // abandonAfter is how long a flight whose lock lapsed is waited for before the session
 // ends: well past a live holder's refresh and its bounded commit attempts.
 func (s *RedisStore) abandonAfter() time.Duration { return 3 * s.opts.LockTTL }
+
+// onAbandoned is what lockScript does with an abandoned flight.
+func (s *RedisStore) onAbandoned() string {
+	if s.opts.ReuseDetection {
+		return "end"
+	}
+	return "takeover"
+}
 
 // renew extends the lock every third of LockTTL until the returned stop is called, so a
 // slow provider never lets the lock lapse under a live holder. A pause of this process stops
@@ -104,8 +112,8 @@ func (s *RedisStore) renew(ctx context.Context, key, token string) (stop func())
 
 // Commit stores tok (tok.RefreshToken set: the refresh token to keep, rotated or not) as
 // the result of the flight, atomically with the new generation, and ends the flight. A
-// flight fenced by a newer one, or whose session ended, stores nothing: the error wraps
-// ErrNoSession. When Redis cannot be reached after maxCommitAttempts the result stays
+// flight whose session ended stores nothing: the error wraps ErrNoSession. One overtaken by
+// a newer flight stores nothing either, and the error says so. When Redis cannot be reached after maxCommitAttempts the result stays
 // pending on this replica and the next read of the session here retries it; the error wraps
 // ErrStoreUnavailable.
 func (f *redisFlight) Commit(ctx context.Context, scope string, tok idp.Token) error {
@@ -129,9 +137,10 @@ func (f *redisFlight) Commit(ctx context.Context, scope string, tok idp.Token) e
 }
 
 // Release ends a flight that has no result, as cause (the refresh's error) allows: a
-// refused refresh token ends the session everywhere; one certainly not spent is left for the
-// next flight; one that may have been spent (timeout, broken connection) stays recorded, so
-// no replica presents it again, and the session ends once the flight counts as abandoned.
+// refused refresh token ends the session everywhere; one certainly not spent, or any with a
+// provider without reuse detection, is left for the next flight; one that may have been
+// spent (timeout, broken connection) with reuse detection stays recorded, so no replica
+// presents it again, and the session ends once the flight counts as abandoned.
 func (f *redisFlight) Release(ctx context.Context, cause error) {
 	f.stopRenew()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.s.opts.Timeout)
@@ -142,7 +151,7 @@ func (f *redisFlight) Release(ctx context.Context, cause error) {
 		if err = endScript.Run(ctx, f.s.rdb, f.s.keys.all(f.id), f.token, f.gen).Err(); err == nil {
 			f.s.ended(ctx, f.id, f.stored.SID)
 		}
-	case notSpent(cause):
+	case notSpent(cause) || !f.s.opts.ReuseDetection:
 		err = abortScript.Run(ctx, f.s.rdb, f.s.keys.all(f.id), f.token, f.gen).Err()
 	default:
 		err = releaseScript.Run(ctx, f.s.rdb, []string{f.s.keys.lock(f.id)}, f.token).Err()
@@ -193,6 +202,10 @@ func (s *RedisStore) pendingCommit(f *redisFlight, scope string, tok idp.Token) 
 		sealedSession: sealedSession, sealedToken: sealedToken}, nil
 }
 
+// errOvertaken means another flight took over an abandoned one (no reuse detection) and the
+// late result was not stored. Its access token is still good on the replica that got it.
+var errOvertaken = errors.New("another refresh took over this one; its result was not stored")
+
 // commit runs the fenced write of p once.
 func (s *RedisStore) commit(ctx context.Context, p *pendingResult) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
@@ -209,5 +222,5 @@ func (s *RedisStore) commit(ctx context.Context, p *pendingResult) error {
 		s.ended(ctx, p.id, p.stored.SID)
 		return errEnded
 	}
-	return fmt.Errorf("a newer refresh was stored first: %w: %w", ErrNoSession, ErrInvalid)
+	return errOvertaken
 }

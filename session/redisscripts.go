@@ -54,8 +54,9 @@ return {sess, tok, st[1] or '0', st[2] or '', st[3] or '0'}
 // lockScript takes the refresh lock and records the flight, only if the generation is still
 // the one the caller read and no other refresh is in flight. A flight whose owner let its
 // lock lapse (it died, or stalled) longer than abandonMs ago may have spent the refresh
-// token: nobody may spend it again, so the session ends. KEYS: all. ARGV: lock token,
-// generation, now (ms), lock TTL (ms), abandonMs. Returns ok, busy, moved, pending, ended.
+// token: with reuse detection nobody may spend it again, so the session ends; without, this
+// flight takes over. KEYS: all. ARGV: lock token, generation, now (ms), lock TTL (ms),
+// abandonMs, "end" or "takeover". Returns ok, busy, moved, pending, ended.
 var lockScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'ended' end
 local st = redis.call('HMGET', KEYS[2], 'g', 'o', 't')
@@ -63,8 +64,10 @@ if (st[1] or '0') ~= ARGV[2] then return 'moved' end
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'busy' end
 if st[2] and st[2] ~= '' then
   if tonumber(ARGV[3]) - tonumber(st[3] or '0') < tonumber(ARGV[5]) then return 'pending' end
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-  return 'ended'
+  if ARGV[6] == 'end' then
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+    return 'ended'
+  end
 end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4])
 redis.call('HSET', KEYS[2], 'g', ARGV[2], 'o', ARGV[1], 't', ARGV[3])

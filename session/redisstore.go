@@ -39,6 +39,12 @@ type RedisOptions struct {
 	// LockTTL is how long one replica may hold a session's refresh lock, default 10s. A
 	// holder that dies frees the lock after this long.
 	LockTTL time.Duration
+	// ReuseDetection declares a provider that revokes a sign-in whose refresh token is
+	// presented twice (Keycloak, Okta, Auth0, Dex). A refresh that may have spent the token
+	// (a timeout, a broken connection) or whose replica vanished then ends the session
+	// instead of letting another flight present the token again. Without it (Entra, which
+	// keeps a redeemed refresh token valid) the next flight simply retries.
+	ReuseDetection bool
 	// LocalMaxEntries bounds the in-memory session cache, default 4096 sessions.
 	LocalMaxEntries int
 	// KeyPrefix starts every Redis key, default "tokengate:".

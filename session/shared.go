@@ -33,8 +33,8 @@ type SharedTokens interface {
 // Release ends it.
 type Flight interface {
 	// Commit stores the refresh result (tok.RefreshToken: the refresh token to keep) with
-	// the access token for scope, fenced: a flight overtaken by a newer one, or whose session
-	// ended, stores nothing and the error wraps ErrNoSession.
+	// the access token for scope, fenced: a flight whose session ended stores nothing and the
+	// error wraps ErrNoSession; one overtaken by a newer flight stores nothing either.
 	Commit(ctx context.Context, scope string, tok idp.Token) error
 	// Release ends a flight whose refresh failed with cause.
 	Release(ctx context.Context, cause error)
@@ -111,12 +111,17 @@ func (c *TokenCache) refreshInFlight(ctx context.Context, key string, sess *Sess
 	if tok.RefreshToken.IsEmpty() {
 		tok.RefreshToken = rt // not rotated: the one spent stays the one to keep
 	}
-	if err := fl.Commit(ctx, scope, tok); err != nil {
-		if errors.Is(err, ErrNoSession) {
-			// Signed out, or overtaken, while we refreshed: the new tokens belong to nobody.
-			c.cache.Del(key)
-			return nil, fmt.Errorf("refresh token for scope %s: %w: %w", scope, err, idp.ErrInvalidGrant)
-		}
+	switch err := fl.Commit(ctx, scope, tok); {
+	case errors.Is(err, ErrNoSession):
+		// Signed out while we refreshed: the new tokens belong to nobody.
+		c.cache.Del(key)
+		return nil, fmt.Errorf("refresh token for scope %s: %w: %w", scope, err, idp.ErrInvalidGrant)
+	case errors.Is(err, errOvertaken):
+		// Another replica took over after this one stalled (no reuse detection): the store
+		// holds its result; this access token is still good here.
+		c.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "a refresh finished after another replica took it over",
+			slog.String("subject", sess.Subject), slog.String("scope", scope))
+	case err != nil:
 		// The access token is good. The result waits on this replica for Redis; the other
 		// replicas wait on the flight it recorded, and never spend the old refresh token.
 		c.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not store the refreshed token yet; it is kept on this replica",

@@ -87,6 +87,7 @@ func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tr
 	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once
 	cfg.Redis.SessionCacheTTL = testCacheTTL
 	cfg.Redis.LockTTL = 10 * time.Second
+	cfg.Provider.RefreshTokenReuseDetection = rotate // as an operator declares such a provider
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -55,7 +55,7 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	}
 	store, err := session.NewRedisStore(rdb, codec, session.RedisOptions{
 		Cookie: cookie, Timeout: cfg.Redis.Timeout, CacheTTL: cfg.Redis.SessionCacheTTL,
-		LockTTL: cfg.Redis.LockTTL, Now: now, Logger: logger,
+		LockTTL: cfg.Redis.LockTTL, Now: now, Logger: logger, ReuseDetection: cfg.Provider.RefreshTokenReuseDetection,
 	})
 	if err != nil {
 		rdb.Close()
