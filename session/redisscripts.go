@@ -23,12 +23,6 @@ local function bounded(k, max)
 end
 `
 
-// Markers the read scripts return instead of a value.
-const (
-	markForeign  = "!foreign"
-	markOversize = "!oversize"
-)
-
 // readSessionScript returns the sealed session, bounded. KEYS: session. ARGV: max bytes.
 var readSessionScript = redis.NewScript(scriptBounded + `return bounded(KEYS[1], tonumber(ARGV[1]))`)
 
