@@ -127,6 +127,10 @@ func TestRedisSignOutRevokesOnEveryReplica(t *testing.T) {
 	if got := c.authWith(1, stolen).Status; got != http.StatusUnauthorized {
 		t.Errorf("replayed cookie on B after %s = %d; want 401", testCacheTTL, got)
 	}
+	// Nothing of the session stays: its tokens, refresh state, sid index and gauge entry.
+	if keys, err := c.redis.Do("KEYS", "*"); err != nil || keys != "" {
+		t.Errorf("redis keys after sign-out: %q (%v); want none", keys, err)
+	}
 }
 
 // Entra's front-channel logout (no cookies, just the sid) ends the session on all replicas.
