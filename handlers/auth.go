@@ -98,6 +98,10 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 		s.keepRotated(c, sess, res)
 		token = res.Token.AccessToken.Reveal()
 	}
+	resealed := false
+	if rs, ok := s.Sessions.(cookieResealer); ok {
+		resealed = rs.ResealCookie(c.Writer, c.Request, sess)
+	}
 	h := c.Writer.Header()
 	// One backing array for every header value instead of a slice per header.
 	values := make([]string, 0, len(profile.Headers))
@@ -109,6 +113,9 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 		// No Cache-Control beside a positive hint: NGINX before 1.23 reads the headers in
 		// order, and a no-store ahead of X-Accel-Expires ("C" < "X") stops the caching.
 		secs := s.cacheSeconds(profile, res, ttl)
+		if resealed {
+			secs = 0 // an answer that sets a cookie is this browser's alone
+		}
 		h["X-Accel-Expires"] = []string{strconv.Itoa(secs)}
 		if secs == 0 {
 			h["Cache-Control"] = noStore
@@ -175,6 +182,15 @@ func (s *server) keepRotated(c *gin.Context, sess *session.Session, res session.
 // arrives whole or not at all. ingress-nginx (auth-always-set-cookie) relays only the first
 // Set-Cookie: a chunked session would arrive half new, half old, and no longer open.
 const relaysAllCookiesKey = "tokengate.relaysAllCookies"
+
+// cookieResealer is a store whose cookie outlives a change of the cookie key unless it is
+// sealed again (the Redis store: its cookie changes only at sign-in). ResealCookie writes the
+// cookie sealed with the primary key when an older key opened it, and reports whether it did.
+type cookieResealer interface {
+	ResealCookie(w http.ResponseWriter, r *http.Request, sess *session.Session) bool
+}
+
+var _ cookieResealer = (*session.RedisStore)(nil)
 
 // rotationSaver is a store that may decline to write a session from an /auth answer (the
 // cookie store, when the session needs more than one cookie).

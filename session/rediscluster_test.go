@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,30 +156,32 @@ func TestRedisStoreOnCluster(t *testing.T) {
 			t.Fatalf("Load on b: %v", err)
 		}
 	})
-	t.Run("rotated refresh token and shared token, one MULTI/EXEC", func(t *testing.T) {
+	t.Run("refresh flight: only one replica at a time", func(t *testing.T) {
+		seen, err := a.Get(t.Context(), sess, testScope)
+		if err != nil {
+			t.Fatalf("Get on a: %v", err)
+		}
+		flight, err := a.Lock(t.Context(), sess, seen)
+		if err != nil || flight == nil {
+			t.Fatalf("Lock on a = %v, %v; want a flight", flight, err)
+		}
+		if other, err := b.Lock(t.Context(), sess, seen); err != nil || other != nil {
+			t.Fatalf("Lock on b while a's flight is under way = %v, %v; want none", other, err)
+		}
+		flight.Release(t.Context(), errors.New("test: no refresh"))
+		again, err := b.Lock(t.Context(), sess, seen)
+		if err != nil || again == nil {
+			t.Fatalf("Lock on b after a's release = %v, %v; want a flight", again, err)
+		}
+		// The rotated refresh token and the new access token are stored by one script.
 		tok := idp.Token{AccessToken: "at-1", RefreshToken: "rt-rotated", Expiry: clock.Now().Add(time.Hour)}
-		if err := a.Set(t.Context(), sess, testScope, tok); err != nil {
-			t.Fatalf("Set: %v", err)
+		if err := again.Commit(t.Context(), testScope, tok); err != nil {
+			t.Fatalf("Commit on b: %v", err)
 		}
-		got, err := b.Get(t.Context(), sess, testScope)
+		got, err := a.Get(t.Context(), sess, testScope)
 		if err != nil || got.Token.AccessToken != "at-1" || got.RefreshToken != "rt-rotated" {
-			t.Fatalf("Get on b = %q, %q, %v; want at-1 and rt-rotated", got.Token.AccessToken, got.RefreshToken, err)
+			t.Fatalf("Get on a = %q, %q, %v; want at-1 and rt-rotated", got.Token.AccessToken, got.RefreshToken, err)
 		}
-	})
-	t.Run("refresh lock", func(t *testing.T) {
-		unlock, lease, err := a.Lock(t.Context(), sess)
-		if err != nil || lease == 0 {
-			t.Fatalf("Lock on a = %v, %v; want it", lease, err)
-		}
-		if _, lease, err := b.Lock(t.Context(), sess); err != nil || lease != 0 {
-			t.Fatalf("Lock on b while a holds it = %v, %v; want lease 0", lease, err)
-		}
-		unlock()
-		unlockB, lease, err := b.Lock(t.Context(), sess)
-		if err != nil || lease == 0 {
-			t.Fatalf("Lock on b after a's unlock = %v, %v; want it", lease, err)
-		}
-		unlockB()
 	})
 	t.Run("active sessions", func(t *testing.T) {
 		if n, err := b.ActiveSessions(t.Context()); err != nil || n != 2 {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -101,9 +103,20 @@ func (c *redisCluster) underLoad(t *testing.T, d disruption) {
 		c.authWith(cold, cookies)
 	}
 	lockHolder := c.sessionOf(0, warm[0])
-	unlock, lease, err := c.replicas[0].app.store.shared.Lock(t.Context(), lockHolder)
-	if err != nil || lease == 0 {
-		t.Fatalf("take the refresh lock before the disruption = %v, %v; want it", lease, err)
+	seen, err := c.replicas[0].app.store.shared.Get(t.Context(), lockHolder, c.cfg.Provider.ResourceScope)
+	if err != nil {
+		t.Fatalf("read the shared token before the disruption: %v", err)
+	}
+	flight, err := c.replicas[0].app.store.shared.Lock(t.Context(), lockHolder, seen)
+	if err != nil || flight == nil {
+		t.Fatalf("start a refresh flight before the disruption = %v, %v; want one", flight, err)
+	}
+	released := false
+	unlock := func() {
+		if !released {
+			released = true
+			flight.Release(context.WithoutCancel(t.Context()), errors.New("test: the flight ends without a refresh"))
+		}
 	}
 	defer unlock()
 	lockSlot := c.lockSlot()
@@ -158,8 +171,8 @@ func (c *redisCluster) underLoad(t *testing.T, d disruption) {
 		t.Errorf("requests that needed Redis got %v; want only %v, never 401", bad, d.needRedis)
 	}
 
-	if _, lease, err := c.replicas[1].app.store.shared.Lock(t.Context(), lockHolder); err != nil || lease != 0 {
-		t.Errorf("another replica's lock afterwards = %v, %v; want held (lease 0): the lock was kept", lease, err)
+	if other, err := c.replicas[1].app.store.shared.Lock(t.Context(), lockHolder, seen); err != nil || other != nil {
+		t.Errorf("another replica's flight afterwards = %v, %v; want none: the first flight was kept", other, err)
 	}
 	unlock()
 	c.wantNoSessionLost(t, append(warm, fresh...))

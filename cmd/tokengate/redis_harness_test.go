@@ -136,7 +136,8 @@ func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Trac
 	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once
 	cfg.Redis.SessionCacheTTL = testCacheTTL
 	cfg.Redis.LockTTL = 10 * time.Second
-	cfg.Metrics.InsecureServeOnListen = true // scraped through the test server
+	cfg.Metrics.InsecureServeOnListen = true         // scraped through the test server
+	cfg.Provider.RefreshTokenReuseDetection = rotate // as an operator declares such a provider
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -138,6 +138,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	tokens, err := session.NewTokenCache(provider, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,
 		RefreshAhead:   cfg.Token.RefreshAhead,
+		InlineRefresh:  cfg.Provider.RefreshTokenReuseDetection,
 		MaxBytes:       cfg.Token.CacheMaxBytes,
 		RefreshTimeout: cfg.Provider.Timeout,
 		Now:            now,
@@ -253,7 +254,9 @@ func readiness(draining *atomic.Bool, client *idp.Client, backend *sessionBacken
 		if !client.Ready() {
 			return errors.New("identity provider discovery not loaded")
 		}
-		if !backend.ready() {
+		if err := backend.ready(); errors.Is(err, session.ErrStoreAuth) {
+			return session.ErrStoreAuth // the cause, never the reply text, which names the user
+		} else if err != nil {
 			return errors.New("session store unreachable")
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,8 +26,8 @@ type sessionBackend struct {
 	shared session.SharedTokens
 	// revoker ends sessions by sid (front-channel logout); nil with the cookie store.
 	revoker handlers.SIDRevoker
-	// ready reports whether the store answers (always true for the cookie store).
-	ready func() bool
+	// ready reports whether the store answers, else why not (always nil for the cookie store).
+	ready func() error
 	// activeSessions counts live sessions; nil with the cookie store, which cannot know.
 	activeSessions func(context.Context) (int64, error)
 	// close releases the store's connections.
@@ -40,7 +41,7 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	if cfg.Session.Store != config.StoreRedis {
 		return &sessionBackend{
 			sessions: session.NewCookieStore(codec, cookie),
-			ready:    func() bool { return true },
+			ready:    func() error { return nil },
 			close:    func() {},
 		}, nil
 	}
@@ -59,17 +60,23 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	}
 	store, err := session.NewRedisStore(rdb, codec, session.RedisOptions{
 		Cookie: cookie, Timeout: cfg.Redis.Timeout, CacheTTL: cfg.Redis.SessionCacheTTL,
-		LockTTL: cfg.Redis.LockTTL, Now: now, Logger: logger,
+		LockTTL: cfg.Redis.LockTTL, Now: now, Logger: logger, ReuseDetection: cfg.Provider.RefreshTokenReuseDetection,
 	})
 	if err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("redis session store: %w", err)
 	}
+	// An unreachable Redis may come back, so tokengate starts without it; refused
+	// credentials will not fix themselves, so they stop the start, named.
+	if err := store.Ping(context.Background()); errors.Is(err, session.ErrStoreAuth) {
+		rdb.Close()
+		return nil, fmt.Errorf("%w: redis.username / redis.password: %w", errUsage, err)
+	}
 	return &sessionBackend{
 		sessions: store,
 		shared:   countedLocks{SharedTokens: store, metrics: redisMetrics},
 		revoker:  store,
-		ready:    func() bool { return store.Ping(context.Background()) == nil },
+		ready:    func() error { return store.Ping(context.Background()) },
 
 		activeSessions: store.ActiveSessions,
 		close:          func() { _ = rdb.Close() },
@@ -85,18 +92,19 @@ type countedLocks struct {
 
 var _ session.SharedTokens = countedLocks{}
 
-// Lock takes the lock as the store does and counts the outcome.
-func (c countedLocks) Lock(ctx context.Context, sess *session.Session) (func(), time.Duration, error) {
-	unlock, lease, err := c.SharedTokens.Lock(ctx, sess)
+// Lock starts a flight as the store does and counts the outcome: no flight means another
+// replica holds the session's refresh.
+func (c countedLocks) Lock(ctx context.Context, sess *session.Session, seen session.SharedToken) (session.Flight, error) {
+	flight, err := c.SharedTokens.Lock(ctx, sess, seen)
 	switch {
 	case err != nil:
 		c.metrics.Lock(ctx, telemetry.LockError)
-	case lease == 0:
+	case flight == nil:
 		c.metrics.Lock(ctx, telemetry.LockHeldElsewhere)
 	default:
 		c.metrics.Lock(ctx, telemetry.LockAcquired)
 	}
-	return unlock, lease, err
+	return flight, err
 }
 
 // clusterStateReload is how often a Cluster client re-reads the slot map while it is used.

@@ -30,7 +30,7 @@ func TestChartScaling(t *testing.T) {
 		},
 		{
 			name: "rotating provider with redis scales",
-			set: []string{"autoscaling.enabled=true", "providerRotatesRefreshTokens=true",
+			set: []string{"autoscaling.enabled=true", "config.provider.refreshTokenReuseDetection=true",
 				"config.session.store=redis", "redis.url=redis://redis:6379"},
 			hpa: [2]int32{2, 6}, pdb: true,
 		},
@@ -91,12 +91,12 @@ func TestChartRefusesUnsafeScaling(t *testing.T) {
 	}{
 		{
 			name:    "rotating provider, cookie store, two replicas",
-			set:     []string{"providerRotatesRefreshTokens=true"},
+			set:     []string{"config.provider.refreshTokenReuseDetection=true"},
 			wantErr: "needs config.session.store redis",
 		},
 		{
 			name:    "rotating provider, cookie store, HPA that may add replicas",
-			set:     []string{"providerRotatesRefreshTokens=true", "replicaCount=1", "autoscaling.enabled=true", "autoscaling.minReplicas=1"},
+			set:     []string{"config.provider.refreshTokenReuseDetection=true", "replicaCount=1", "autoscaling.enabled=true", "autoscaling.minReplicas=1"},
 			wantErr: "up to 6 replicas needs config.session.store redis",
 		},
 		{

@@ -114,6 +114,12 @@ func TestChartRefusesBadValues(t *testing.T) {
 			wantErr: "networkPolicy.redisEgressTo",
 		},
 		{
+			name:    "several replicas on the cookie store with refresh-token reuse detection",
+			values:  "testdata/values-minimal.yaml",
+			set:     []string{"replicaCount=2", "config.provider.refreshTokenReuseDetection=true"},
+			wantErr: "set config.session.store redis",
+		},
+		{
 			name:    "bad forward-auth mode",
 			values:  "testdata/values-minimal.yaml",
 			set:     []string{"config.forwardAuth.mode=nginx"},

@@ -29,6 +29,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "provider.graphURL", Env: "TOKENGATE_PROVIDER_GRAPH_URL"},
 		{Path: "provider.trustedAudiences", Env: "TOKENGATE_PROVIDER_TRUSTED_AUDIENCES"},
 		{Path: "provider.clockSkew", Env: "TOKENGATE_PROVIDER_CLOCK_SKEW"},
+		{Path: "provider.refreshTokenReuseDetection", Env: "TOKENGATE_PROVIDER_REFRESH_TOKEN_REUSE_DETECTION"},
 		{Path: "cookie.name", Env: "TOKENGATE_COOKIE_NAME"},
 		{Path: "cookie.domain", Env: "TOKENGATE_COOKIE_DOMAIN"},
 		{Path: "cookie.secrets", Env: "TOKENGATE_COOKIE_SECRETS", Secret: true},

@@ -135,6 +135,11 @@ type Provider struct {
 	// ClockSkew is how far in the future a token's iat or nbf may be, for clocks that
 	// disagree. Default 2m, at most 5m; 0s tolerates none.
 	ClockSkew time.Duration `yaml:"clockSkew"`
+	// RefreshTokenReuseDetection declares that the provider revokes a sign-in when one of its
+	// refresh tokens is redeemed twice (Keycloak, Okta, Auth0, Dex; not Entra). The cookie
+	// store then refreshes inside the request, never in the background, so the rotated
+	// refresh token always leaves with the answer that writes it into the cookie.
+	RefreshTokenReuseDetection bool `yaml:"refreshTokenReuseDetection"`
 }
 
 // ClientCertificate is a certificate uploaded to the app registration and its private key.

@@ -54,7 +54,7 @@ type Config struct {
 var ErrVerification = errors.New("id_token verification failed")
 
 // ErrNotReady means discovery has not succeeded yet.
-var ErrNotReady = fmt.Errorf("%w: provider discovery not loaded yet", ErrUnavailable)
+var ErrNotReady = fmt.Errorf("%w: %w: provider discovery not loaded yet", ErrUnavailable, ErrNotSent)
 
 // Client is tokengate's OIDC relying party. It is safe for concurrent use. Discover must
 // succeed before the other methods work; until then they return ErrNotReady.
@@ -66,8 +66,12 @@ type Client struct {
 
 // discovery is everything learned from the provider's metadata.
 type discovery struct {
-	oauth       oauth2.Config
-	verifier    *oidc.IDTokenVerifier
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	// refreshIDs checks a refresh's id_token for whom it names: signature, issuer and
+	// audience, not expiry. It came straight from the token endpoint over TLS (OIDC Core
+	// 3.1.3.7), and a clock step must not turn a good refresh into a lost session.
+	refreshIDs  *oidc.IDTokenVerifier
 	tokenURL    string
 	endSession  string
 	oidcScopes  []string // SignInScopes without the resource, sent with every refresh
@@ -124,6 +128,7 @@ func (c *Client) Discover(ctx context.Context) error {
 			Scopes:       c.cfg.SignInScopes,
 		},
 		verifier:    provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.cfg.Now}),
+		refreshIDs:  provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.cfg.Now, SkipExpiryCheck: true}),
 		tokenURL:    endpoint.TokenURL,
 		endSession:  meta.EndSession,
 		oidcScopes:  oidcScopesOf(c.cfg.SignInScopes),

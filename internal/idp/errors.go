@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -114,6 +115,10 @@ func classify(err error, sent ...string) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("%w: %w: %v", ErrUnavailable, ErrNotSent, redactURLError(err))
 	}
 	return fmt.Errorf("%w: %v", ErrUnavailable, redactURLError(err))
 }

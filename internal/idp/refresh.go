@@ -43,7 +43,29 @@ func (c *Client) Refresh(ctx context.Context, refreshToken secret.String, scope 
 	if err != nil {
 		return Token{}, fmt.Errorf("refresh for %s: %w", scope, err)
 	}
+	if !tok.IDToken.IsEmpty() {
+		if err := c.verifyRefreshIDToken(ctx, d, &tok); err != nil {
+			return Token{}, fmt.Errorf("refresh for %s: %w", scope, err)
+		}
+	}
 	return tok, nil
+}
+
+// verifyRefreshIDToken verifies a refresh's id_token (signature, issuer, audience) and
+// records its iss and subject in tok for the caller to compare with the session. A
+// refresh answer whose id_token does not verify is refused as a dead grant: the provider
+// has already spent the refresh token, and what it returned cannot be trusted.
+func (c *Client) verifyRefreshIDToken(ctx context.Context, d *discovery, tok *Token) error {
+	idToken, err := d.refreshIDs.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
+	if err != nil {
+		return fmt.Errorf("%w: %w: refresh id_token: %v", ErrInvalidGrant, ErrVerification, err)
+	}
+	var claims tokenClaims
+	if err := idToken.Claims(&claims); err != nil {
+		return fmt.Errorf("%w: %w: refresh id_token claims: %v", ErrInvalidGrant, ErrVerification, err)
+	}
+	tok.IDIssuer, tok.IDSubject = idToken.Issuer, firstNonEmpty(claims.OID, claims.Subject)
+	return nil
 }
 
 // IDTokenScope is the cache scope under which a session's id_token is kept: Refresh with it
@@ -65,14 +87,15 @@ func (c *Client) refreshIDToken(ctx context.Context, d *discovery, refreshToken 
 	if err != nil {
 		return Token{}, fmt.Errorf("refresh for the id_token: %w", err)
 	}
-	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: c.capLifetime(idToken.Expiry)}, nil
+	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: c.capLifetime(idToken.Expiry),
+		IDIssuer: tok.IDIssuer, IDSubject: tok.IDSubject}, nil
 }
 
 // postToken sends one token request with our client authentication and parses the answer.
 func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (Token, error) {
 	req, err := c.newTokenRequest(ctx, d, form)
 	if err != nil {
-		return Token{}, err
+		return Token{}, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {

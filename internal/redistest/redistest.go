@@ -141,7 +141,8 @@ func (s *Server) args() []string {
 	}
 	args = append(args, "--bind", "127.0.0.1", "--dir", s.dir)
 	if s.conf == "" {
-		args = append(args, "--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb")
+		// DEBUG SLEEP serves the fault tests of a slow Redis.
+		args = append(args, "--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb", "--enable-debug-command", "local")
 	}
 	return append(args, s.extra...)
 }
@@ -164,6 +165,30 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	<-s.done
 	s.cmd, s.done = nil, nil
+}
+
+// Pause stops the server with SIGSTOP: it keeps its connections and data but answers
+// nothing until Resume, as a stalled or frozen Redis does. Stop kills it paused or not.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signal(syscall.SIGCONT)
+}
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.t.Fatalf("redis-server is not running; cannot send %v", sig)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signal redis-server: %v", err)
+	}
 }
 
 // Do sends one command in the inline protocol and returns the first reply line. It is for

@@ -213,8 +213,8 @@ twice, HPA bounds upside down, or a grace period shorter than tokengate's own sh
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas is below autoscaling.minReplicas" }}
 {{- end }}
-{{- if and .Values.providerRotatesRefreshTokens (gt $max 1) (ne (dig "session" "store" "cookie" .Values.config) "redis") }}
-{{- fail (printf "providerRotatesRefreshTokens with up to %d replicas needs config.session.store redis: with the cookie store each replica refreshes on its own and two would spend the same refresh token, which the provider punishes by revoking the sign-in" $max) }}
+{{- if and (dig "provider" "refreshTokenReuseDetection" false .Values.config) (gt $max 1) (ne (dig "session" "store" "cookie" .Values.config) "redis") }}
+{{- fail (printf "with config.provider.refreshTokenReuseDetection, up to %d replicas needs config.session.store redis (set config.session.store redis): with the cookie store each replica refreshes on its own and two would spend the same refresh token, which the provider punishes by revoking the sign-in" $max) }}
 {{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 20) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed shutdownDelaySeconds + 20 (%d): Kubernetes would kill tokengate while it drains" (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 20)) }}
