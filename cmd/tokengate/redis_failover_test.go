@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -115,7 +116,8 @@ func (c *redisCluster) underLoad(t *testing.T, d disruption) {
 	unlock := func() {
 		if !released {
 			released = true
-			flight.Release(context.WithoutCancel(t.Context()), errors.New("test: the flight ends without a refresh"))
+			// No refresh token was presented: the flight ends as one certainly not spent.
+			flight.Release(context.WithoutCancel(t.Context()), fmt.Errorf("test: no refresh: %w", idp.ErrNotSent))
 		}
 	}
 	defer unlock()

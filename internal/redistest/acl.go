@@ -5,9 +5,9 @@ package redistest
 // client needs to find the slots). Tests sign in with them to prove they are enough.
 func ACLRules(user, password string) []string {
 	return []string{user, "on", ">" + password, "resetkeys", "~tokengate:*", "resetchannels",
-		"-@all", "+@connection", "+get", "+set", "+mget", "+del", "+expire", "+zadd", "+zrem",
-		"+zremrangebyscore", "+zcard", "+sadd", "+smembers", "+watch", "+unwatch", "+multi", "+exec",
-		"+evalsha", "+eval", "+cluster|slots"}
+		"-@all", "+@connection", "+get", "+set", "+del", "+exists", "+type", "+strlen",
+		"+expire", "+pexpire", "+pttl", "+hget", "+hmget", "+hset", "+hstrlen", "+sadd", "+srem", "+smembers",
+		"+zadd", "+zrem", "+zremrangebyscore", "+zcard", "+evalsha", "+eval", "+cluster|slots"}
 }
 
 // SetUser creates or changes an ACL user on both data nodes (ACLs are not replicated), so
