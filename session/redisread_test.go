@@ -13,7 +13,8 @@ import (
 	"github.com/tokengate/tokengate/internal/redistest"
 )
 
-// getGate counts GET commands and holds the first one until released.
+// getGate counts the session reads (the bounded read script, EVALSHA; a NOSCRIPT answer's
+// EVAL retry is the same read) and holds the first one until released.
 type getGate struct {
 	gets    atomic.Int32
 	started chan struct{}
@@ -24,7 +25,7 @@ func (g *getGate) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (g *getGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "get" && g.gets.Add(1) == 1 {
+		if cmd.Name() == "evalsha" && g.gets.Add(1) == 1 {
 			close(g.started)
 			<-g.release
 		}
@@ -62,7 +63,7 @@ func TestRedisStoreSharedRead(t *testing.T) {
 			errs <- err
 		})
 	}
-	<-gate.started
+	waitStarted(t, gate)
 	// Let the other callers pile up on the read; they pass with any scheduling.
 	time.Sleep(50 * time.Millisecond)
 	close(gate.release)
@@ -95,7 +96,7 @@ func TestRedisStoreReadGivesUp(t *testing.T) {
 		_, err := reader.Load(t.Context(), requestWith(cookies...))
 		done <- err
 	}()
-	<-gate.started
+	waitStarted(t, gate)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := reader.Load(ctx, requestWith(cookies...)); !errors.Is(err, ErrStoreUnavailable) {
@@ -104,5 +105,15 @@ func TestRedisStoreReadGivesUp(t *testing.T) {
 	close(gate.release)
 	if err := <-done; err != nil {
 		t.Errorf("Load sharing the read: %v", err)
+	}
+}
+
+// waitStarted waits, bounded, for the first read to reach Redis.
+func waitStarted(t *testing.T, g *getGate) {
+	t.Helper()
+	select {
+	case <-g.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no session read reached Redis within 10s")
 	}
 }
