@@ -29,7 +29,7 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	now := c.opts.Now()
 	e, found := c.cache.Get(key)
 	if found {
-		freshUntil := e.expiry.Add(-c.opts.SafetyMargin)
+		freshUntil := e.expiry.Add(-e.margins.safety)
 		switch {
 		case c.fresh(e, now):
 			return c.result(sess, e, Hit), nil
@@ -64,10 +64,10 @@ func (c *TokenCache) Peek(sess *Session, scope string) (Result, bool) {
 	return c.result(sess, e, Hit), true
 }
 
-// fresh reports whether e is served as is at now: before its expiry less the safety
-// margin and the refresh-ahead window.
+// fresh reports whether e is served as is at now: before its expiry less its safety
+// margin and refresh-ahead window.
 func (c *TokenCache) fresh(e *entry, now time.Time) bool {
-	return now.Before(e.expiry.Add(-c.opts.SafetyMargin - c.opts.RefreshAhead))
+	return now.Before(e.expiry.Add(-e.margins.safety - e.margins.ahead))
 }
 
 // usable reports whether e's token is still accepted at now (its real expiry, no margin).
@@ -142,7 +142,7 @@ func (c *TokenCache) refreshShared(ctx context.Context, key string, sess *Sessio
 		// A caller that missed the cache just before another flight stored its result
 		// arrives here after that flight ended: take the result instead of spending the
 		// refresh token again.
-		if cur, ok := c.cache.Get(key); ok && cur != e && c.opts.Now().Before(cur.expiry.Add(-c.opts.SafetyMargin)) {
+		if cur, ok := c.cache.Get(key); ok && cur != e && c.opts.Now().Before(cur.expiry.Add(-cur.margins.safety)) {
 			return cur, nil
 		}
 		return c.refresh(ctx, key, sess, scope, e)
@@ -173,7 +173,7 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 		// Not rotated: the token used stays the newest, and base must say so.
 		tok.RefreshToken = rt
 	}
-	return c.store(key, base, tok), nil
+	return c.storeIssued(ctx, key, scope, base, tok), nil
 }
 
 // spawn runs f in a goroutine that Close waits for; it reports false after Close.

@@ -55,7 +55,7 @@ func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Sessio
 			return nil, c.refreshFailed(key, scope, e, err)
 		}
 		if c.adoptable(sh, e) {
-			return c.store(key, sess.RefreshToken, sh.Token), nil
+			return c.adopt(key, sess, sh.Token, e), nil
 		}
 		unlock, lease, err := c.opts.Shared.Lock(ctx, sess)
 		if err != nil {
@@ -84,7 +84,7 @@ func (c *TokenCache) refreshLocked(ctx context.Context, key string, sess *Sessio
 		return nil, c.refreshFailed(key, scope, e, err)
 	}
 	if c.adoptable(sh, e) {
-		return c.store(key, sess.RefreshToken, sh.Token), nil
+		return c.adopt(key, sess, sh.Token, e), nil
 	}
 	rt := sh.RefreshToken
 	if rt.IsEmpty() {
@@ -114,17 +114,27 @@ func (c *TokenCache) refreshLocked(ctx context.Context, key string, sess *Sessio
 	if tok.RefreshToken.IsEmpty() {
 		tok.RefreshToken = rt
 	}
-	return c.store(key, sess.RefreshToken, tok), nil
+	return c.storeIssued(ctx, key, scope, sess.RefreshToken, tok), nil
 }
 
 // adoptable reports whether a shared token can be used instead of refreshing: it is not past
 // the safety margin, and it is newer than the one this replica has (a token in the
 // refresh-ahead window that this replica also has is what it is about to replace).
 func (c *TokenCache) adoptable(sh SharedToken, e *entry) bool {
-	if sh.Token.AccessToken.IsEmpty() || !c.opts.Now().Before(sh.Token.Expiry.Add(-c.opts.SafetyMargin)) {
+	if sh.Token.AccessToken.IsEmpty() || !c.opts.Now().Before(sh.Token.Expiry.Add(-c.marginsForShared(e, sh.Token.Expiry).safety)) {
 		return false
 	}
 	return e == nil || sh.Token.Expiry.After(e.expiry)
+}
+
+// adopt caches a token another replica shared, in place of e.
+func (c *TokenCache) adopt(key string, sess *Session, tok idp.Token, e *entry) *entry {
+	m := c.marginsForShared(e, tok.Expiry)
+	lifetime := tok.Expiry.Sub(c.opts.Now())
+	if e != nil && e.lifetime > 0 {
+		lifetime = e.lifetime
+	}
+	return c.storeWith(key, sess.RefreshToken, tok, lifetime, m)
 }
 
 // refreshFailed records a failed refresh of key and returns err: a dead session drops the
