@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -19,6 +20,7 @@ type ProviderError struct {
 	SubError    string // Entra "suberror", e.g. consent_required
 	Description string // first line of "error_description"
 	kind        error  // one of the package sentinels, or nil
+	retryAfter  time.Duration
 }
 
 func (e *ProviderError) Error() string {
@@ -38,10 +40,15 @@ func (e *ProviderError) Error() string {
 // Unwrap lets errors.Is match the sentinel that tells the caller what to do.
 func (e *ProviderError) Unwrap() error { return e.kind }
 
-// newProviderError classifies a token-endpoint error answer.
-func newProviderError(status int, code, subError, description string) *ProviderError {
+// newProviderError classifies a token-endpoint error answer. Throttling (429, Entra's loop
+// detection and tenant throttling) comes first: Entra may send loop detection as a 400
+// invalid_grant, and ending the user's session for it would be wrong.
+func newProviderError(status int, code, subError, description string, h http.Header) *ProviderError {
 	e := &ProviderError{Status: status, Code: code, SubError: subError, Description: firstLine(description)}
+	throttled, wait := throttling(status, e.Description, h, time.Now())
 	switch {
+	case throttled:
+		e.kind, e.retryAfter = ErrThrottled, wait
 	case code == "invalid_grant" && subError == "consent_required",
 		code == "consent_required":
 		e.kind = ErrConsentRequired
@@ -61,11 +68,11 @@ func newProviderError(status int, code, subError, description string) *ProviderE
 func classify(err error) error {
 	var retrieve *oauth2.RetrieveError
 	if errors.As(err, &retrieve) {
-		status := 0
+		status, h := 0, http.Header(nil)
 		if retrieve.Response != nil {
-			status = retrieve.Response.StatusCode
+			status, h = retrieve.Response.StatusCode, retrieve.Response.Header
 		}
-		return newProviderError(status, retrieve.ErrorCode, subErrorOf(retrieve.Body), retrieve.ErrorDescription)
+		return newProviderError(status, retrieve.ErrorCode, subErrorOf(retrieve.Body), retrieve.ErrorDescription, h)
 	}
 	if errors.Is(err, context.Canceled) {
 		return err

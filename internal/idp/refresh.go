@@ -92,7 +92,7 @@ func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (
 			SubError    string `json:"suberror"`
 		}
 		_ = json.Unmarshal(body, &e) // a non-JSON error page still has a status to classify
-		return Token{}, newProviderError(resp.StatusCode, e.Error, e.SubError, e.Description)
+		return Token{}, newProviderError(resp.StatusCode, e.Error, e.SubError, e.Description, resp.Header)
 	}
 	return c.parseTokenResponse(body)
 }
