@@ -80,6 +80,7 @@ type Provider struct {
 	authorizeCalls int
 	reuses         int // refresh tokens redeemed twice under RotateRefreshTokens
 	unavailable    bool
+	throttle       throttleState // SetThrottle (throttle.go)
 
 	graph      graphState     // the Microsoft Graph stand-in (graph.go)
 	assertions assertionState // client assertions seen (assertion.go)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // grant is one successful token request, whatever its grant type: who, for which client,
@@ -33,7 +34,16 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.tokenCalls[grantType]++
 	down := p.unavailable
+	var slowDown *entraError
+	var retryAfter time.Duration
+	if grantType == "refresh_token" {
+		slowDown, retryAfter = p.throttled(form.Get("refresh_token"), form.Get("scope"))
+	}
 	p.mu.Unlock()
+	if slowDown != nil {
+		p.writeThrottled(w, r, slowDown, retryAfter)
+		return
+	}
 	if down {
 		p.writeError(w, r, &entraError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
 			aadsts: 90033, text: "A transient error has occurred. Please try again."})
