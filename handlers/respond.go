@@ -3,8 +3,12 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/tokengate/tokengate/internal/idp"
 )
 
 // httpError is an answer decided by a handler: the status, a short public reason, and the
@@ -49,6 +53,10 @@ func (s *server) fail(c *gin.Context, err error) {
 		s.Logger.DebugContext(ctx, "request refused", attrs...)
 	}
 	c.Header("Cache-Control", "no-store")
+	if wait, ok := idp.RetryAfter(he.cause); ok && he.status == http.StatusServiceUnavailable {
+		// RFC 9110 10.2.3: whole seconds, rounded up so a client never comes back too early.
+		c.Header("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+	}
 	if wantsHTML(c) {
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		// The page has inline styles and nothing else: no scripts, frames or remote loads.
