@@ -117,6 +117,7 @@ type TokenCache struct {
 	opts      CacheOptions
 	cache     *ristretto.Cache[string, *entry]
 	flight    singleflight.Group
+	thrash    *thrash // eviction and refetch counts (thrash.go)
 
 	shortWarned atomic.Bool // the short-lifetime warning was logged (margins.go)
 
@@ -155,17 +156,20 @@ func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
 	if opts.SharedPoll <= 0 {
 		opts.SharedPoll = defaultSharedPoll
 	}
-	cache, err := ristretto.NewCache(&ristretto.Config[string, *entry]{
+	th := newThrash(opts.MaxBytes, opts.Now, opts.Logger)
+	cfg := &ristretto.Config[string, *entry]{
 		// Ten counters per entry that fits, assuming ~4 KiB entries (two refresh tokens).
 		NumCounters:        max(opts.MaxBytes/400, 1000),
 		MaxCost:            opts.MaxBytes,
 		BufferItems:        64,
 		IgnoreInternalCost: true, // entryOverhead counts it
-	})
+	}
+	th.hooks(cfg)
+	cache, err := ristretto.NewCache(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("new token cache: %w", err)
 	}
-	return &TokenCache{refresher: r, opts: opts, cache: cache}, nil
+	return &TokenCache{refresher: r, opts: opts, cache: cache, thrash: th}, nil
 }
 
 // Seed stores the access token from sign-in, so the first /auth after it is a hit. A session

@@ -40,6 +40,8 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 			// The provider just failed: serve the valid token without waiting on it again.
 			return c.result(sess, e, Stale), nil
 		}
+	} else {
+		c.thrash.missed(ctx, key)
 	}
 	fresh, err := c.refreshNow(ctx, key, sess, scope, e)
 	if err == nil {

@@ -117,7 +117,8 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, err
 	}
-	backend, err := newSessionBackend(cfg, codec, logger, now, tracing)
+	budget := cacheBudget(context.Background(), cfg, logger)
+	backend, err := newSessionBackend(cfg, codec, logger, now, tracing, budget.OpenedCacheBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -128,10 +129,18 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 		}
 	}
 	provider := obs.traced(client)
-	tokens, err := session.NewTokenCache(provider, session.CacheOptions{
+	// Refreshes, not sign-ins, are limited: they are what an undersized cache multiplies.
+	limited, err := session.NewLimitedRefresher(provider, session.LimitOptions{
+		Rate: float64(cfg.Token.IdPCallsPerSecond), Burst: cfg.Token.IdPBurst, Now: now, Logger: logger,
+	})
+	if err != nil {
+		backend.close()
+		return nil, fmt.Errorf("token endpoint limit: %w", err)
+	}
+	tokens, err := session.NewTokenCache(limited, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,
 		RefreshAhead:   cfg.Token.RefreshAhead,
-		MaxBytes:       cfg.Token.CacheMaxBytes,
+		MaxBytes:       budget.TokenCacheBytes,
 		RefreshTimeout: cfg.Provider.Timeout,
 		Now:            now,
 		Logger:         logger,
@@ -140,6 +149,15 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		backend.close()
 		return nil, fmt.Errorf("token cache: %w", err)
+	}
+	if err := obs.metrics.ObserveTokenCache(func() telemetry.TokenCacheCounts {
+		cs, ls := tokens.Stats(), limited.Stats()
+		return telemetry.TokenCacheCounts{Evictions: cs.Evictions, Rejections: cs.Rejections, Refetches: cs.Refetches,
+			LimitedCalls: ls.Rejected, ProviderThrottled: ls.Throttled}
+	}); err != nil {
+		tokens.Close()
+		backend.close()
+		return nil, err
 	}
 	store := backend.sessions
 	// Users in more than 200 groups: their memberships come from Graph, with a Graph token
