@@ -49,6 +49,9 @@ type options struct {
 	wrk         string
 	binary      string
 	perf        string
+	// signinProfile, when set, receives a CPU profile of this process (the development
+	// identity provider and the sign-in clients) while the sessions are signed in.
+	signinProfile string
 }
 
 // exitFailed is the exit status of a run whose measurements cannot be trusted.
@@ -108,6 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.parallel, "signin-parallel", 8, "concurrent sign-ins when creating sessions")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk executable")
 	fs.StringVar(&o.binary, "binary", "", "prebuilt tokengate binary (default: go build ./cmd/tokengate)")
+	fs.StringVar(&o.signinProfile, "signin-profile", "", "write a CPU profile of the bench process (identity provider and sign-in clients) during the sign-ins to `file`")
 	fs.StringVar(&o.perf, "perf", "", "record `perf.data` of tokengate during its first run (needs perf)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -81,6 +81,7 @@ type Provider struct {
 	reuses         int // refresh tokens redeemed twice under RotateRefreshTokens
 	unavailable    bool
 	throttle       throttleState // SetThrottle (throttle.go)
+	nextPrune      time.Time     // pruneLocked does nothing before it (store.go)
 
 	graph      graphState     // the Microsoft Graph stand-in (graph.go)
 	assertions assertionState // client assertions seen (assertion.go)
