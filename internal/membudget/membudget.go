@@ -11,8 +11,8 @@ import (
 	"strings"
 )
 
-// Shares of the limit and floors. The token cache gets a quarter: about 1.3 KiB per
-// Entra-sized entry, so 256 MiB of pod holds ~50 000 tokens. Opened cookie sessions, a
+// Shares of the limit and floors. The token cache gets a quarter: about 4 KiB per
+// Entra-sized entry, so 256 MiB of pod holds ~16 000 session-scopes. Opened cookie sessions, a
 // CPU saving only, get an eighth. The rest is for Go's heap overhead (GOGC), connections and
 // request buffers. Without a limit the fixed defaults of earlier releases stay.
 const (
