@@ -35,8 +35,9 @@ func errorf(status int, reason string, cause error) *httpError {
 }
 
 // fail is the one place an error becomes an answer. Browsers get a short HTML page; the
-// ingress and API clients get text. A 5xx is logged with its cause; a 4xx at debug level,
-// since bad input from the internet is not an operator's problem.
+// ingress and API clients get text. A 5xx is logged with its cause (a throttled one at debug
+// level, see below); a 4xx at debug level, since bad input from the internet is not an
+// operator's problem.
 func (s *server) fail(c *gin.Context, err error) {
 	var he *httpError
 	if !errors.As(err, &he) {
@@ -47,9 +48,15 @@ func (s *server) fail(c *gin.Context, err error) {
 		attrs = append(attrs, "error", he.cause.Error())
 	}
 	ctx := c.Request.Context()
-	if he.status >= http.StatusInternalServerError {
+	switch {
+	case errors.Is(he.cause, idp.ErrThrottled):
+		// Counted by tokengate_idp_limited_total, and the provider's pauses are logged once
+		// each: a line per refused request would flood the log just when the replica is
+		// overloaded.
+		s.Logger.DebugContext(ctx, "request refused: token calls limited", attrs...)
+	case he.status >= http.StatusInternalServerError:
 		s.Logger.ErrorContext(ctx, "request failed", attrs...)
-	} else {
+	default:
 		s.Logger.DebugContext(ctx, "request refused", attrs...)
 	}
 	c.Header("Cache-Control", "no-store")

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -109,7 +110,11 @@ func (c *TokenCache) refreshInBackground(ctx context.Context, key string, sess *
 	}
 	c.spawn(func() {
 		if _, err := c.refreshShared(ctx, key, sess, scope, e); err != nil {
-			c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "background token refresh failed",
+			level := slog.LevelWarn
+			if errors.Is(err, idp.ErrThrottled) {
+				level = slog.LevelDebug // counted in metrics; the token is still served
+			}
+			c.opts.Logger.LogAttrs(ctx, level, "background token refresh failed",
 				slog.String("subject", sess.Subject), slog.String("scope", scope), slog.Any("error", err))
 		}
 	})
