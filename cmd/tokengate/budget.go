@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/membudget"
@@ -19,6 +20,12 @@ func cacheBudget(ctx context.Context, cfg *config.Config, logger *slog.Logger) m
 		logger.LogAttrs(ctx, slog.LevelWarn, "could not read the memory limit; using fixed cache sizes", slog.Any("error", err))
 		limit = membudget.Limit{Source: "none"}
 	}
+	if soft, ok := membudget.RuntimeLimit(limit); ok {
+		// Without GOMEMLIMIT the garbage collector does not know the container's limit and
+		// lets the heap grow to twice the live data (GOGC=100): a pod whose caches are sized
+		// to its limit would be OOM-killed instead of collecting.
+		debug.SetMemoryLimit(soft)
+	}
 	b := membudget.For(limit)
 	from := "memory limit"
 	if cfg.Token.CacheMaxBytes > 0 {
@@ -27,6 +34,7 @@ func cacheBudget(ctx context.Context, cfg *config.Config, logger *slog.Logger) m
 	logger.LogAttrs(ctx, slog.LevelInfo, "cache sizes",
 		slog.Int64("memory_limit_bytes", limit.Bytes), slog.String("memory_limit_source", limit.Source),
 		slog.Int64("token_cache_bytes", b.TokenCacheBytes), slog.String("token_cache_from", from),
-		slog.Int64("opened_sessions_bytes", b.OpenedCacheBytes))
+		slog.Int64("opened_sessions_bytes", b.OpenedCacheBytes),
+		slog.Int64("go_memory_limit_bytes", debug.SetMemoryLimit(-1)))
 	return b
 }

@@ -47,6 +47,20 @@ func For(limit Limit) Budget {
 	}
 }
 
+// RuntimeShare is the part of a cgroup limit handed to the Go runtime as its soft memory
+// limit when GOMEMLIMIT is not set: the rest covers memory the runtime does not count
+// (thread stacks, the binary, page cache charged to the container).
+const RuntimeShare = 0.9
+
+// RuntimeLimit is the soft memory limit to give the Go runtime for limit: RuntimeShare of a
+// cgroup limit. It reports false when GOMEMLIMIT already set it, or when there is no limit.
+func RuntimeLimit(limit Limit) (int64, bool) {
+	if limit.Bytes <= 0 || limit.Source == "GOMEMLIMIT" {
+		return 0, false
+	}
+	return int64(float64(limit.Bytes) * RuntimeShare), true
+}
+
 // Files are where Detect looks for the cgroup limit; tests point them elsewhere.
 type Files struct {
 	CgroupV2, CgroupV1 string

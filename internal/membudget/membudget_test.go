@@ -67,3 +67,24 @@ func TestDetectCgroup(t *testing.T) {
 		})
 	}
 }
+
+func TestRuntimeLimit(t *testing.T) {
+	tests := []struct {
+		name   string
+		limit  Limit
+		want   int64
+		wantOK bool
+	}{
+		{name: "cgroup", limit: Limit{Bytes: 1000 << 20, Source: "cgroup v2 memory.max"}, want: 900 << 20, wantOK: true},
+		{name: "GOMEMLIMIT already set", limit: Limit{Bytes: 1000 << 20, Source: "GOMEMLIMIT"}},
+		{name: "no limit", limit: Limit{Source: "none"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := RuntimeLimit(tt.limit)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("RuntimeLimit(%+v) = %d, %v; want %d, %v", tt.limit, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
