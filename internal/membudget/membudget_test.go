@@ -3,8 +3,8 @@ package membudget
 import (
 	"math"
 	"os"
-	"runtime/debug"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 )
 
