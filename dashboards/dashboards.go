@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/identity"
 )
 
 // TokenKind values: what a dashboard receives.
@@ -31,15 +32,58 @@ type User struct {
 	GroupsOverage bool
 }
 
-// Login is the name dashboards show: preferred_username, else email, else the object id.
+// Login is the name dashboards show: preferred_username, else the e-mail address, else the
+// object id.
 func (u *User) Login() string {
-	switch {
-	case u.PreferredUsername != "":
+	if u.PreferredUsername != "" {
 		return u.PreferredUsername
-	case u.Email != "":
-		return u.Email
+	}
+	if e := u.email(); e != "" {
+		return e
 	}
 	return u.OID
+}
+
+// groupList is ${groups}: the group ids joined by commas. A group id that holds a comma
+// (or is not a usable id) is left out: the dashboard splits the list on commas, and
+// "dev,platform-admins" must not arrive as two groups.
+func (u *User) groupList() string {
+	for _, g := range u.Groups {
+		if !listableGroup(g) {
+			return joinListable(u.Groups)
+		}
+	}
+	return strings.Join(u.Groups, ",")
+}
+
+func listableGroup(g string) bool {
+	_, err := identity.GroupKey(g)
+	return err == nil && strings.IndexByte(g, ',') < 0
+}
+
+func joinListable(groups []string) string {
+	keep := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if listableGroup(g) {
+			keep = append(keep, g)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+// email is the user's address as dashboards receive it: the one form the allow-lists
+// judged (domain normalised by identity.ParseEmail), or nothing when the claim is not a
+// single plain address. A dashboard that reads "a@evil.com@example.com" might otherwise
+// see another domain than tokengate did.
+func (u *User) email() string {
+	e, err := identity.ParseEmail(u.Email)
+	if err != nil {
+		return ""
+	}
+	if s := u.Email; len(s) == len(e.Local)+1+len(e.Domain) && s[len(e.Local)+1:] == e.Domain {
+		return s // already normalised: no allocation on the hot path
+	}
+	return e.String()
 }
 
 func (u *User) value(f field, token string) string {
@@ -49,13 +93,13 @@ func (u *User) value(f field, token string) string {
 	case fieldUser:
 		return u.Login()
 	case fieldEmail:
-		return u.Email
+		return u.email()
 	case fieldName:
 		return u.Name
 	case fieldPreferredUsername:
 		return u.PreferredUsername
 	case fieldGroups:
-		return strings.Join(u.Groups, ",")
+		return u.groupList()
 	case fieldOID:
 		return u.OID
 	}
@@ -116,7 +160,7 @@ func New(cfg *config.Config) (*Set, error) {
 			s.fallback = p
 		}
 		for _, h := range d.Hosts {
-			h = strings.ToLower(h)
+			h = identity.ASCIILower(h) // as forward headers are: never Unicode case folding
 			if suffix, ok := strings.CutPrefix(h, "*"); ok {
 				s.wildcards = append(s.wildcards, wildcard{suffix: suffix, profile: p})
 			} else {

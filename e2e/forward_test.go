@@ -67,6 +67,18 @@ func TestForgedForwardHeaders(t *testing.T) {
 			{name: "X-Original-URL", header: forgedOriginalURL, wantAuth: 400, wantClient: 400},
 			{name: "X-Forwarded-Host", header: forgedForwardedHost, wantAuth: 403, wantClient: 403},
 		}},
+		// Traefik with the documented trustForwardHeader: false overwrites the X-Forwarded-*
+		// family and, like Caddy, passes X-Original-URL through and relays /auth's 4xx.
+		{proxy: "traefik", mode: "traefik", cases: []forgery{
+			{name: "none", wantAuth: 403, wantClient: 403},
+			{name: "X-Original-URL", header: forgedOriginalURL, wantAuth: 403, wantClient: 403},
+			{name: "X-Forwarded-Host", header: forgedForwardedHost, wantAuth: 403, wantClient: 403},
+		}},
+		{proxy: "traefik", mode: "auto", cases: []forgery{
+			{name: "none", wantAuth: 403, wantClient: 403},
+			{name: "X-Original-URL", header: forgedOriginalURL, wantAuth: 400, wantClient: 400},
+			{name: "X-Forwarded-Host", header: forgedForwardedHost, wantAuth: 403, wantClient: 403},
+		}},
 	}
 	for _, g := range groups {
 		t.Run(g.proxy+"/"+g.mode, func(t *testing.T) {
@@ -126,7 +138,7 @@ func checkProxyOverwrote(t *testing.T, proxy string, h http.Header) {
 	case "nginx":
 		want["X-Original-Url"] = https(headlamp, "/spoof")
 		want["X-Original-Method"] = http.MethodGet
-	case "caddy":
+	case "caddy", "traefik":
 		want["X-Forwarded-Host"] = headlamp
 		want["X-Forwarded-Uri"] = "/spoof"
 		want["X-Forwarded-Proto"] = "https"

@@ -27,6 +27,7 @@ func TestXHRWithoutSession(t *testing.T) {
 	}{
 		{proxy: "nginx", mode: "ingress-nginx", wantStatus: http.StatusFound},
 		{proxy: "caddy", mode: "caddy", wantStatus: http.StatusUnauthorized},
+		{proxy: "traefik", mode: "traefik", wantStatus: http.StatusUnauthorized},
 	} {
 		t.Run(tc.proxy, func(t *testing.T) {
 			t.Parallel()
@@ -61,12 +62,14 @@ func TestXHRWithoutSession(t *testing.T) {
 }
 
 // TestForgedIdentityHeaders: a signed-in user sends the headers tokengate answers with,
-// hoping the dashboard believes them. The dashboard must see only tokengate's values, and
-// no X-Auth-Request-Groups at all (headers.passGroups is off, so tokengate sends none).
+// hoping the dashboard believes them. The dashboard must see only tokengate's values (the
+// AKS token, not the client's Authorization), and no X-Auth-Request-Groups at all
+// (headers.passGroups is off, so tokengate sends none).
 func TestForgedIdentityHeaders(t *testing.T) {
 	t.Parallel()
 	forged := http.Header{
 		"Accept":                {"text/html"},
+		"Authorization":         {"Bearer forged.by.client"},
 		"X-Auth-Request-User":   {"admin"},
 		"X-Auth-Request-Email":  {"admin@contoso.example"},
 		"X-Auth-Request-Groups": {"platform-admins"},
@@ -85,6 +88,10 @@ func TestForgedIdentityHeaders(t *testing.T) {
 			}
 			got := s.dashboards[headlamp].Last(t).Header
 			checkIdentity(t, got, "alice@contoso.example")
+			if v := got.Values("Authorization"); len(v) != 1 {
+				t.Errorf("dashboard got %d Authorization headers; want tokengate's one", len(v))
+			}
+			verifyBearer(t, s.idp, got.Get("Authorization"))
 			if v := got.Values("X-Auth-Request-Groups"); len(v) != 0 {
 				t.Errorf("dashboard got the client's X-Auth-Request-Groups %q", v)
 			}

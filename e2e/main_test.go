@@ -35,6 +35,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 1
 	}
+	defer stopKube() // the shared Kubernetes cluster, if a scenario started it
 	return m.Run()
 }
 

@@ -27,6 +27,10 @@ type nginxSite struct {
 	// (deploy/examples/ingress-nginx-auth-cache): /auth answers are cached per cookie and
 	// host for 30s, unless tokengate's X-Accel-Expires says less.
 	AuthCache bool
+	// ErrorBackend, when set, renders the custom-http-errors: "500" and default-backend
+	// annotations with this host:port as the default backend (README, "A readable page
+	// behind ingress-nginx").
+	ErrorBackend string
 }
 
 // nginxConfig is the part of the configuration ingress-nginx renders for
@@ -55,6 +59,17 @@ events {
 }
 
 http {
+{{- with .Pool}}
+    # Several tokengate replicas behind one Service, as ingress-nginx balances endpoints:
+    # keep-alive connections, and nginx's default proxy_next_upstream (error timeout) that
+    # retries a request on the next replica when one refuses or drops the connection.
+    upstream tokengate_pool {
+{{- range .}}
+        server {{.}} max_fails=0;
+{{- end}}
+        keepalive 32;
+    }
+{{- end}}
     access_log {{.Dir}}/access.log;
     client_body_temp_path {{.Dir}}/client-body;
     proxy_temp_path {{.Dir}}/proxy-temp;
@@ -153,6 +168,22 @@ http {
             proxy_pass http://{{$.Tokengate}}/auth;
         }
 
+{{- if .ErrorBackend}}
+        # buildCustomErrorLocationsPerServer: the error goes to the default backend with the
+        # headers ingress-nginx documents for custom error pages.
+        location @custom_default-backend_500 {
+            internal;
+            proxy_intercept_errors off;
+            proxy_set_header X-Code         500;
+            proxy_set_header X-Format       $http_accept;
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Request-ID   $req_id;
+            proxy_set_header Host           $best_http_host;
+            rewrite (.*) / break;
+            proxy_pass http://{{.ErrorBackend}};
+        }
+{{- end}}
+
         location @auth-signin {
             internal;
             add_header Set-Cookie $auth_cookie;
@@ -174,6 +205,10 @@ http {
 
             set_escape_uri $escaped_request_uri $request_uri;
             error_page 401 = @auth-signin;
+{{- if .ErrorBackend}}
+            proxy_intercept_errors on;
+            error_page 500 = @custom_default-backend_500;
+{{- end}}
 
             proxy_set_header Host                   $best_http_host;
             proxy_set_header Upgrade                $http_upgrade;
@@ -204,26 +239,38 @@ http {
 // port, returning the port once nginx routes a request to tokengate's /healthz.
 func startNginx(t *testing.T, dir, tokengate string, sites []nginxSite, ready func(port int) error) int {
 	t.Helper()
+	port, _, _ := runNginx(t, dir, tokengate, nil, sites, ready)
+	return port
+}
+
+// runNginx runs NGINX and returns its port, its process and a function that rewrites its
+// configuration with another upstream pool.
+func runNginx(t *testing.T, dir, tokengate string, pool []string, sites []nginxSite, ready func(port int) error) (int, *process, func([]string)) {
+	t.Helper()
 	bin := requireTool(t, "nginx", "/usr/sbin/nginx")
 	for _, m := range []string{"ndk_http_module.so", "ngx_http_set_misc_module.so"} {
 		requireFile(t, filepath.Join(nginxModules, m), "nginx set-misc module (Debian package libnginx-mod-http-set-misc) for set_escape_uri")
 	}
 	port := freePort(t)
-	var conf strings.Builder
-	err := nginxConfig.Execute(&conf, map[string]any{
-		"AsRoot":          os.Geteuid() == 0, // workers must read the temp dir the test made
-		"Dir":             dir,
-		"Modules":         nginxModules,
-		"CertFile":        testPKI.CertFile,
-		"KeyFile":         testPKI.KeyFile,
-		"Listen":          hostPort(port),
-		"Tokengate":       tokengate,
-		"Sites":           sites,
-		"ResponseHeaders": authResponseHeaders,
-	})
-	mustf(t, err, "render nginx.conf")
 	confFile := filepath.Join(dir, "nginx.conf")
-	writeFile(t, confFile, conf.String(), 0o644)
+	write := func(pool []string) {
+		var conf strings.Builder
+		err := nginxConfig.Execute(&conf, map[string]any{
+			"AsRoot":          os.Geteuid() == 0, // workers must read the temp dir the test made
+			"Dir":             dir,
+			"Modules":         nginxModules,
+			"CertFile":        testPKI.CertFile,
+			"KeyFile":         testPKI.KeyFile,
+			"Listen":          hostPort(port),
+			"Tokengate":       tokengate,
+			"Pool":            pool,
+			"Sites":           sites,
+			"ResponseHeaders": authResponseHeaders,
+		})
+		mustf(t, err, "render nginx.conf")
+		writeFile(t, confFile, conf.String(), 0o644)
+	}
+	write(pool)
 	cmd := exec.Command(bin, "-p", dir, "-c", confFile, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	p := startProcess(t, "nginx", dir, cmd)
 	p.waitReady(t, func() error { return ready(port) })
@@ -232,7 +279,7 @@ func startNginx(t *testing.T, dir, tokengate string, sites []nginxSite, ready fu
 			dumpFile(t, "nginx error.log", filepath.Join(dir, "error.log"))
 		}
 	})
-	return port
+	return port, p, write
 }
 
 func dumpFile(t *testing.T, what, path string) {

@@ -3,6 +3,9 @@ package e2e
 import (
 	"math"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,29 +32,48 @@ func TestRefreshStream(t *testing.T) {
 	for _, tc := range []struct {
 		proxy, mode, user string
 		buffer            string // nginx proxy-buffer-size
-		// chunked: the session needs more than one cookie, so tokengate does not write a
-		// rotated refresh token from /auth (ingress-nginx would relay only the first chunk);
-		// the token cache keeps the newest one and Entra keeps the old one valid.
+		// chunked: the session needs more than one cookie, so behind ingress-nginx tokengate
+		// does not write a rotated refresh token from /auth (ingress-nginx would relay only
+		// the first chunk); the token cache keeps the newest one and Entra keeps the old one
+		// valid.
 		chunked bool
+		// wantChunks: the browser must hold the rotated session in chunks (Traefik relays
+		// every cookie addAuthCookiesToResponse names, so tokengate writes them all).
+		wantChunks bool
 		// relaysCookie: the proxy hands a 2xx auth answer's Set-Cookie to the browser.
 		// ingress-nginx does with auth-always-set-cookie. Caddy 2.6's forward_auth does
 		// not: copy_headers only copies onto the upstream request. The session keeps
 		// working there because Entra (and devidp) do not revoke a redeemed refresh token.
 		relaysCookie bool
+		traefik      traefikOptions // varies the documented Traefik Middleware
 	}{
 		{proxy: "nginx", mode: "ingress-nginx", user: "alice", relaysCookie: true},
 		{proxy: "caddy", mode: "caddy", user: "alice", relaysCookie: false},
+		// Traefik relays the auth answer's cookies named in addAuthCookiesToResponse.
+		{proxy: "traefik", mode: "traefik", user: "alice", relaysCookie: true},
 		// The user with 200 groups has a session of two cookie chunks. Were /auth to answer a
 		// rotation with both chunks, the answer would exceed 16k with the token (nginx: "upstream
 		// sent too big header", 500), and with a larger buffer ingress-nginx would relay only
 		// the first Set-Cookie, leaving chunk 0 new and chunk 1 old (401 → sign-in). So the
 		// stream must stay 200 with no cookie written from /auth.
 		{proxy: "nginx", mode: "ingress-nginx", user: "many", buffer: "16k", chunked: true},
+		// Through Traefik the rotated chunked session reaches the browser whole: every chunk
+		// name is in the documented addAuthCookiesToResponse.
+		{proxy: "traefik", mode: "traefik", user: "many", relaysCookie: true, wantChunks: true},
+		// Traefik matches addAuthCookiesToResponse names exactly: listing only the session
+		// cookie's name drops every chunk, so the chunked session is never rotated in the
+		// browser (it keeps working on the old refresh token, which Entra keeps valid).
+		{proxy: "traefik", mode: "traefik", user: "many", relaysCookie: false,
+			traefik: traefikOptions{AuthCookies: []string{"_tokengate"}}},
 	} {
-		t.Run(tc.proxy+"/"+tc.user, func(t *testing.T) {
+		name := tc.proxy + "/" + tc.user
+		if tc.traefik.AuthCookies != nil {
+			name += "/only " + strings.Join(tc.traefik.AuthCookies, ",")
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, stackOptions{Proxy: tc.proxy, Mode: tc.mode,
-				BufferSize: tc.buffer, TokenLifetime: lifetime, SafetyMargin: safetyMargin, RefreshAhead: refreshAhead})
+				Traefik: tc.traefik, BufferSize: tc.buffer, TokenLifetime: lifetime, SafetyMargin: safetyMargin, RefreshAhead: refreshAhead})
 			b := s.newBrowser()
 			s.signIn(b, https(headlamp, "/"), tc.user)
 			before, err := s.session(b)
@@ -107,6 +129,9 @@ func TestRefreshStream(t *testing.T) {
 				return
 			}
 			checkRotation(t, s, b, before.RefreshToken.Reveal(), mark, browserGotCookie, tc.relaysCookie)
+			if got := sessionCookieNames(b); tc.wantChunks && (len(got) < 2 || got[0] != "_tokengate_0") {
+				t.Errorf("browser holds session cookies %q; want the rotated session in chunks _tokengate_0…", got)
+			}
 		})
 	}
 }
@@ -133,4 +158,16 @@ func checkRotation(t *testing.T, s *stack, b *browser.Browser, signInRT string, 
 	if !relays && (browserGotCookie != 0 || rotated) {
 		t.Errorf("browser got %d Set-Cookie, refresh token rotated = %v; this proxy was documented to drop them: update the test and the docs", browserGotCookie, rotated)
 	}
+}
+
+// sessionCookieNames lists the tokengate cookies the browser holds for the dashboards, sorted.
+func sessionCookieNames(b *browser.Browser) []string {
+	var names []string
+	for _, c := range b.Client.Jar.Cookies(&url.URL{Scheme: "https", Host: headlamp, Path: "/"}) {
+		if strings.HasPrefix(c.Name, "_tokengate") {
+			names = append(names, c.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

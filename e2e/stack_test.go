@@ -22,7 +22,10 @@ const (
 	e2eClientSecret = "e2e-client-secret-5c1d"
 	// The dashboards' host names; the browser resolves every *.example.test to the proxy.
 	headlamp = "headlamp.example.test"
-	grafana  = "grafana.example.test"
+	// issuerPlaceholder in stackOptions.Dashboards names the provider's v1 issuer, which is
+	// known only once the provider runs (bearerPassThrough).
+	issuerPlaceholder = "$ACCESS_TOKEN_ISSUER"
+	grafana           = "grafana.example.test"
 )
 
 // Proxies under test, with the forwardAuth.mode an operator would set for each.
@@ -32,11 +35,12 @@ var proxies = []struct {
 }{
 	{name: "nginx", mode: "ingress-nginx"},
 	{name: "caddy", mode: "caddy"},
+	{name: "traefik", mode: "traefik"},
 }
 
 // stackOptions are what a scenario group varies.
 type stackOptions struct {
-	Proxy string // "nginx" or "caddy"
+	Proxy string // "nginx", "caddy" or "traefik"
 	Mode  string // forwardAuth.mode
 	// TokenLifetime is the lifetime of the provider's access tokens, default 1h.
 	TokenLifetime time.Duration
@@ -45,11 +49,16 @@ type stackOptions struct {
 	// BufferSize is the nginx proxy-buffer-size of the dashboards, default "16k".
 	BufferSize string
 	// Dashboards is the YAML of tokengate's dashboards key (profiles); "" for none.
+	// issuerPlaceholder in it becomes the provider's v1 (access token) issuer URL.
 	Dashboards string
 	// CacheTTL is forwardAuth.cacheTTL; with nginx it also turns the auth cache on.
 	CacheTTL time.Duration
 	// Env is added to tokengate's environment (tokengateOptions.Env).
 	Env []string
+	// Traefik varies the documented Traefik configuration.
+	Traefik traefikOptions
+	// ErrorBackend is the nginx sites' custom-http-errors default backend (host:port).
+	ErrorBackend string
 }
 
 // stack is one complete installation on 127.0.0.1: the identity provider, tokengate behind
@@ -77,7 +86,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	s.startProvider()
 	tgURL, cookieKey := startTokengate(t, s.dir, e2eClientSecret, tokengateOptions{
 		IssuerURL: s.idp.Issuer(), ClientID: e2eClientID, Mode: opts.Mode,
-		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: opts.Dashboards,
+		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: strings.ReplaceAll(opts.Dashboards, issuerPlaceholder, s.idp.AccessTokenIssuer()),
 		CacheTTL: opts.CacheTTL, Env: opts.Env,
 	})
 	codec, err := session.NewCodec([][]byte{cookieKey}, time.Now)
@@ -92,7 +101,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		var sites []nginxSite
 		for _, host := range []string{headlamp, grafana} {
 			sites = append(sites, nginxSite{Host: host, Upstream: s.dashboards[host].Addr(), BufferSize: opts.BufferSize,
-				AuthCache: opts.CacheTTL > 0})
+				AuthCache: opts.CacheTTL > 0, ErrorBackend: opts.ErrorBackend})
 		}
 		s.port = startNginx(t, s.dir, s.tap.Addr(), sites, s.ready)
 	case "caddy":
@@ -104,6 +113,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 			{Host: "bare-" + headlamp, Upstream: s.dashboards[headlamp].Addr()},
 		}
 		s.port = startCaddy(t, s.dir, s.tap.Addr(), sites, s.ready)
+	case "traefik":
+		s.port = startTraefik(t, s.dir, s.tap.Addr(), s.traefikSites(), opts.Traefik, s.ready)
 	default:
 		t.Fatalf("unknown proxy %q", opts.Proxy)
 	}

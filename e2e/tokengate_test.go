@@ -26,6 +26,15 @@ type tokengateOptions struct {
 	// Env is added to tokengate's environment ("KEY=value"), such as the OTEL_* variables
 	// of a scenario that exports traces.
 	Env []string
+	// Listen is the address to bind, default a free port: replicas restarted in place
+	// keep theirs.
+	Listen string
+	// CookieKey is the cookie key, default a random one: replicas share theirs.
+	CookieKey []byte
+	// ShutdownDelay is shutdownDelay (serving with readiness false after SIGTERM).
+	ShutdownDelay time.Duration
+	// RedisURL, when set, turns session.store redis on with this server.
+	RedisURL string
 }
 
 // tokengateConfig is the configuration file of the tokengate under test. Secrets come from
@@ -52,7 +61,13 @@ forwardAuth:
 log:
   level: debug
   format: text
-{{with .Dashboards}}dashboards:
+{{with .ShutdownDelay}}shutdownDelay: {{.}}
+{{end}}{{with .RedisURL}}session:
+  store: redis
+redis:
+  url: {{.}}
+  timeout: 1s
+{{end}}{{with .Dashboards}}dashboards:
 {{.}}{{end}}`))
 
 // startTokengate writes the configuration and runs the tokengate binary on a free port,
@@ -60,14 +75,27 @@ log:
 // keys are returned so tests can open the session cookie the browser holds.
 func startTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) (baseURL string, cookieKey []byte) {
 	t.Helper()
-	cookieKey = make([]byte, 32)
-	_, _ = rand.Read(cookieKey) // crypto/rand.Read never fails on supported platforms
+	_, baseURL, cookieKey = runTokengate(t, dir, clientSecret, o)
+	return baseURL, cookieKey
+}
+
+// runTokengate is startTokengate that also returns the process, for a test that stops it.
+func runTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) (p *process, baseURL string, cookieKey []byte) {
+	t.Helper()
+	cookieKey = o.CookieKey
+	if cookieKey == nil {
+		cookieKey = make([]byte, 32)
+		_, _ = rand.Read(cookieKey) // crypto/rand.Read never fails on supported platforms
+	}
 	secretFile := filepath.Join(dir, "client-secret")
 	keyFile := filepath.Join(dir, "cookie-secret")
 	writeFile(t, secretFile, clientSecret+"\n", 0o600)
 	writeFile(t, keyFile, base64.StdEncoding.EncodeToString(cookieKey)+"\n", 0o600)
 
-	listen := hostPort(freePort(t))
+	listen := o.Listen
+	if listen == "" {
+		listen = hostPort(freePort(t))
+	}
 	var cfg strings.Builder
 	err := tokengateConfig.Execute(&cfg, struct {
 		tokengateOptions
@@ -81,7 +109,7 @@ func startTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) 
 
 	cmd := exec.Command(tokengateBin, "serve", "--config", cfgFile)
 	cmd.Env = append(withoutServiceEnv(os.Environ()), o.Env...)
-	p := startProcess(t, "tokengate", dir, cmd)
+	p = startProcess(t, "tokengate", dir, cmd)
 	baseURL = "http://" + listen
 	client := &http.Client{Timeout: 2 * time.Second}
 	p.waitReady(t, func() error {
@@ -92,7 +120,7 @@ func startTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) 
 		resp.Body.Close()
 		return statusErr("tokengate /readyz", resp.StatusCode, http.StatusOK)
 	})
-	return baseURL, cookieKey
+	return p, baseURL, cookieKey
 }
 
 // withoutServiceEnv drops the TOKENGATE_* and OTEL_* variables of the test's environment:

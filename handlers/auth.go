@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tokengate/tokengate/dashboards"
+	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
@@ -52,7 +53,7 @@ type authNotes struct {
 // profile, the proxy family and the token cache outcome. Every error path answers 4xx/5xx,
 // never 2xx.
 func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
-	fwd, err := ParseForward(s.Config.ForwardAuth.Mode, c.Request.Header)
+	fwd, err := forward.Parse(s.Config.ForwardAuth.Mode, c.Request)
 	if err != nil {
 		s.fail(c, errorf(http.StatusBadRequest, err.Error(), nil))
 		return
@@ -60,6 +61,9 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 	notes.proxy = fwd.Proxy
 	if fwd.Navigation {
 		c.Set(navigationKey, true)
+	}
+	if fwd.Proxy == forward.ProxyForwardAuth {
+		c.Set(relaysAllCookiesKey, true)
 	}
 	profile, ok := s.Dashboards.Match(fwd.Host)
 	if !ok {
@@ -94,6 +98,10 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 		s.keepRotated(c, sess, res)
 		token = res.Token.AccessToken.Reveal()
 	}
+	resealed := false
+	if rs, ok := s.Sessions.(cookieResealer); ok {
+		resealed = rs.ResealCookie(c.Writer, c.Request, sess)
+	}
 	h := c.Writer.Header()
 	// One backing array for every header value instead of a slice per header.
 	values := make([]string, 0, len(profile.Headers))
@@ -105,6 +113,9 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 		// No Cache-Control beside a positive hint: NGINX before 1.23 reads the headers in
 		// order, and a no-store ahead of X-Accel-Expires ("C" < "X") stops the caching.
 		secs := s.cacheSeconds(profile, res, ttl)
+		if resealed {
+			secs = 0 // an answer that sets a cookie is this browser's alone
+		}
 		h["X-Accel-Expires"] = []string{strconv.Itoa(secs)}
 		if secs == 0 {
 			h["Cache-Control"] = noStore
@@ -158,14 +169,28 @@ func tokenScope(p *dashboards.Profile) string {
 	return p.Scope
 }
 
-// keepRotated writes a rotated refresh token back into the cookie. ingress-nginx relays only
-// the first Set-Cookie of an auth answer, which is why the store keeps a session in one
-// cookie whenever it fits.
+// keepRotated writes a rotated refresh token back into the cookie.
 func (s *server) keepRotated(c *gin.Context, sess *session.Session, res session.Result) {
 	if newRT := res.Token.RefreshToken; !newRT.IsEmpty() && newRT != sess.RefreshToken {
 		s.saveRefreshToken(c, sess, newRT)
 	}
 }
+
+// relaysAllCookiesKey marks an /auth request from Traefik ForwardAuth or Caddy forward_auth.
+// Traefik hands the browser every Set-Cookie of a 2xx answer whose name is listed in
+// addAuthCookiesToResponse, chunks included, and Caddy hands it none, so a chunked session
+// arrives whole or not at all. ingress-nginx (auth-always-set-cookie) relays only the first
+// Set-Cookie: a chunked session would arrive half new, half old, and no longer open.
+const relaysAllCookiesKey = "tokengate.relaysAllCookies"
+
+// cookieResealer is a store whose cookie outlives a change of the cookie key unless it is
+// sealed again (the Redis store: its cookie changes only at sign-in). ResealCookie writes the
+// cookie sealed with the primary key when an older key opened it, and reports whether it did.
+type cookieResealer interface {
+	ResealCookie(w http.ResponseWriter, r *http.Request, sess *session.Session) bool
+}
+
+var _ cookieResealer = (*session.RedisStore)(nil)
 
 // rotationSaver is a store that may decline to write a session from an /auth answer (the
 // cookie store, when the session needs more than one cookie).
@@ -175,11 +200,14 @@ type rotationSaver interface {
 
 var _ rotationSaver = (*session.CookieStore)(nil)
 
+// saveRefreshToken writes the session with its rotated refresh token from an /auth answer.
+// Behind ingress-nginx a session that needs several cookies is not written (SaveRotated):
+// Entra keeps the old refresh token valid and the token cache uses the newest one.
 func (s *server) saveRefreshToken(c *gin.Context, sess *session.Session, rt secret.String) {
 	updated := *sess
 	updated.RefreshToken = rt
 	var err error
-	if rs, ok := s.Sessions.(rotationSaver); ok {
+	if rs, ok := s.Sessions.(rotationSaver); ok && !c.GetBool(relaysAllCookiesKey) {
 		_, err = rs.SaveRotated(c.Writer, c.Request, &updated)
 	} else {
 		err = s.Sessions.Save(c.Writer, c.Request, &updated)
@@ -207,8 +235,8 @@ func (s *server) cacheSeconds(p *dashboards.Profile, res session.Result, ttl tim
 // ingress-nginx turns 401 into its auth-signin redirect itself; Traefik and Caddy pass our
 // answer to the browser, so a page navigation gets the redirect from us. XHR gets 401 always,
 // since a redirect to a login page is useless to a script.
-func (s *server) unauthenticated(c *gin.Context, fwd ForwardRequest, cause error) {
-	if fwd.Proxy != ProxyIngressNginx && fwd.Navigation {
+func (s *server) unauthenticated(c *gin.Context, fwd forward.Request, cause error) {
+	if fwd.Proxy != forward.ProxyIngressNginx && fwd.Navigation {
 		c.Header("Cache-Control", "no-store")
 		c.Redirect(http.StatusFound, s.signInURL+"?rd="+url.QueryEscape(fwd.URL()))
 		c.Abort()
@@ -219,7 +247,7 @@ func (s *server) unauthenticated(c *gin.Context, fwd ForwardRequest, cause error
 }
 
 // tokenFailed maps a failure to get a token for scope to the proxy's answer.
-func (s *server) tokenFailed(c *gin.Context, fwd ForwardRequest, scope string, err error) {
+func (s *server) tokenFailed(c *gin.Context, fwd forward.Request, scope string, err error) {
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant):
 		// The refresh token is dead (revoked, expired, sign-in frequency): the session is over.

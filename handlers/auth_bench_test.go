@@ -13,6 +13,7 @@ import (
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/handlers"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/session"
@@ -48,17 +49,17 @@ func BenchmarkParseForward(b *testing.B) {
 		mode   string
 		header http.Header
 	}{
-		{name: "traefik", mode: handlers.ForwardModeTraefik, header: traefikHeaders()},
-		{name: "ingress-nginx", mode: handlers.ForwardModeIngressNginx, header: nginx},
-		{name: "auto/ingress-nginx", mode: handlers.ForwardModeAuto, header: nginx},
+		{name: "traefik", mode: forward.ModeTraefik, header: traefikHeaders()},
+		{name: "ingress-nginx", mode: forward.ModeIngressNginx, header: nginx},
+		{name: "auto/ingress-nginx", mode: forward.ModeAuto, header: nginx},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				fwd, err := handlers.ParseForward(tt.mode, tt.header)
+				fwd, err := forward.ParseHeaders(tt.mode, tt.header)
 				if err != nil || fwd.Host != "headlamp.example.com" {
-					b.Fatalf("ParseForward = %+v, %v", fwd, err)
+					b.Fatalf("forward.ParseHeaders = %+v, %v", fwd, err)
 				}
 			}
 		})
@@ -108,11 +109,11 @@ func newBenchAuthWith(b testing.TB, groups int, tweak func(*handlers.Deps)) (htt
 	cfg := config.Defaults()
 	cfg.PublicURL = "https://auth.example.com"
 	cfg.AllowedRedirectDomains = []string{".example.com"}
-	cfg.Provider.IssuerURL = "https://login.example.com/tenant/v2.0"
+	cfg.Provider.IssuerURL = "https://login.microsoftonline.com/tenant/v2.0"
 	cfg.Provider.ClientID = "tokengate-bench"
 	cfg.Provider.ClientSecret = "bench-client-secret"
 	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}
-	cfg.ForwardAuth.Mode = config.ModeTraefik
+	cfg.ForwardAuth.Mode = forward.ModeTraefik
 	if err := cfg.Validate(); err != nil {
 		b.Fatalf("config: %v", err)
 	}

@@ -80,11 +80,7 @@ func (s *server) debug(c *gin.Context) {
 		s.fail(c, fmt.Errorf("render debug page: %w", err))
 		return
 	}
-	h := c.Writer.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	setPageHeaders(c.Writer.Header())
 	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/idp"
 )
 
@@ -17,8 +18,12 @@ type httpError struct {
 	status int
 	reason string
 	cause  error
-	// retry, when set, is offered as a link on HTML pages (a fresh sign-in).
+	// retry, when set, is the "sign in again" link of HTML pages; empty means a plain
+	// fresh sign-in.
 	retry string
+	// detail is what the identity provider said about this browser's own sign-in, already
+	// screened for credentials; only its HTML page shows it, never a log or a text answer.
+	detail string
 }
 
 func (e *httpError) Error() string {
@@ -34,10 +39,10 @@ func errorf(status int, reason string, cause error) *httpError {
 	return &httpError{status: status, reason: reason, cause: cause}
 }
 
-// fail is the one place an error becomes an answer. Browsers get a short HTML page; the
-// ingress and API clients get text. A 5xx is logged with its cause (a throttled one at debug
-// level, see below); a 4xx at debug level, since bad input from the internet is not an
-// operator's problem.
+// fail is the one place an error becomes an answer. Browsers get a short HTML page with the
+// security headers of every page and a "sign in again" link; the ingress and API clients
+// get text. A 5xx is logged with its cause (a throttled one at debug level, see below); a
+// 4xx at debug level, since bad input from the internet is not an operator's problem.
 func (s *server) fail(c *gin.Context, err error) {
 	var he *httpError
 	if !errors.As(err, &he) {
@@ -65,15 +70,21 @@ func (s *server) fail(c *gin.Context, err error) {
 		c.Header("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
 	}
 	if wantsHTML(c) {
-		c.Header("Content-Type", "text/html; charset=utf-8")
-		// The page has inline styles and nothing else: no scripts, frames or remote loads.
-		c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-		c.Header("X-Content-Type-Options", "nosniff")
-		c.Status(he.status)
-		_ = errorPage.Execute(c.Writer, pageData{Status: he.status, Title: http.StatusText(he.status), Reason: he.reason, Retry: he.retry})
+		retry := he.retry
+		if retry == "" {
+			retry = s.signInURL
+		}
+		data := pageData{Status: he.status, Title: http.StatusText(he.status), Reason: he.reason, Detail: he.detail, Retry: retry}
+		if err := writePage(c, he.status, errorPage, data); err != nil {
+			s.Logger.ErrorContext(ctx, "render error page", "error", err)
+			c.Header("Content-Type", "text/plain; charset=utf-8")
+			c.String(http.StatusInternalServerError, "internal error\n")
+		}
 		c.Abort()
 		return
 	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Content-Type-Options", "nosniff")
 	c.Header("Content-Type", "text/plain; charset=utf-8")
 	c.String(he.status, he.reason+"\n")
 	c.Abort()
@@ -94,7 +105,7 @@ func wantsHTML(c *gin.Context) bool {
 	case "navigate":
 		return true
 	case "":
-		return forwardAcceptsHTML(r.Header.Values("Accept"))
+		return forward.AcceptsHTML(r.Header.Values("Accept"))
 	}
 	return false
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
@@ -104,15 +105,16 @@ type Deps struct {
 	// Tracing traces requests and the steps of /auth when it is enabled; nil or disabled
 	// installs no tracing middleware at all.
 	Tracing *telemetry.Tracing
-	// Metrics counts /auth decisions, token cache outcomes, sign-ins and sign-outs, and is
-	// served at /metrics unless metrics.listen names a listener of its own. Nil: no metrics.
+	// Metrics counts /auth decisions, token cache outcomes, sign-ins and sign-outs; it is
+	// served at /metrics here only with metrics.insecureServeOnListen (else on
+	// metrics.listen, by cmd/tokengate). Nil: no metrics.
 	Metrics *telemetry.Metrics
 }
 
 // server carries the dependencies into the route handlers.
 type server struct {
 	Deps
-	redirects RedirectPolicy
+	redirects forward.RedirectPolicy
 	signInURL string       // PublicURL + "/oauth2/start"
 	tracer    trace.Tracer // nil when tracing is off
 	spanNames spanNames    // of the server spans, when tracing is on
@@ -144,7 +146,7 @@ func New(d Deps) http.Handler {
 	}
 	s := &server{
 		Deps:         d,
-		redirects:    NewRedirectPolicy(d.Config.AllowedRedirectDomains),
+		redirects:    forward.NewRedirectPolicy(d.Config.AllowedRedirectDomains),
 		signInURL:    d.Config.PublicURL + "/oauth2/start",
 		allStepSpans: d.Config.Tracing.StepSpans == config.StepSpansAlways,
 		seedIDToken:  d.Config.Debug.Enabled || usesIDToken(d.Dashboards),
@@ -159,6 +161,11 @@ func New(d Deps) http.Handler {
 	r.HEAD(authRoute, s.auth)
 	r.GET(oauth2AuthRoute, s.auth)
 	r.HEAD(oauth2AuthRoute, s.auth)
+	r.GET("/", s.home) // home.go: the signed-out page, the default post-logout landing
+	r.HEAD("/", s.home)
+	if d.Config.ForwardAuth.Mode == forward.ModeEnvoy {
+		registerEnvoyRoutes(r, s) // envoy.go
+	}
 	r.GET("/oauth2/start", s.start)
 	r.GET("/oauth2/callback", s.callback)
 	r.GET("/oauth2/sign_out", s.signOut)
@@ -168,7 +175,8 @@ func New(d Deps) http.Handler {
 	r.GET(debugPath, s.debug) // debug.go: 404 unless debug.enabled
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	if d.Metrics != nil && d.Config.Metrics.Listen == "" {
+	// The ingress routes this listener: /metrics is here only when the operator says so.
+	if d.Metrics != nil && d.Config.Metrics.InsecureServeOnListen {
 		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
 	}
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errorf(http.StatusNotFound, "no such endpoint", nil)) })

@@ -23,6 +23,9 @@ type pendingSignIn struct {
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
 	Redirect string `json:"r"`
+	// Started orders the sign-ins in flight, so that a new one evicts the oldest
+	// (pending.go); unix nanoseconds.
+	Started int64 `json:"t"`
 }
 
 // stateLen is the length of a state: 32 random bytes in unpadded base64url.
@@ -35,6 +38,7 @@ func (s *server) start(c *gin.Context) {
 		Nonce:    randomToken(),
 		Verifier: oauth2.GenerateVerifier(),
 		Redirect: s.redirects.Safe(c.Query("rd")),
+		Started:  s.Now().UnixNano(),
 	}
 	authURL, err := s.IdP.AuthCodeURL(pending.State, pending.Nonce, pending.Verifier)
 	if err != nil {
@@ -52,23 +56,35 @@ func (s *server) start(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.evictPending(c.Writer, c.Request, len(name)+1+len(sealed)+2)
 	http.SetCookie(c.Writer, s.csrfCookie(name, sealed, int(s.Config.Session.SignInTimeout.Seconds())))
-	c.Header("Cache-Control", "no-store")
+	setPageHeaders(c.Writer.Header())
 	c.Redirect(http.StatusFound, authURL)
 }
 
-// callback completes a sign-in: GET /oauth2/callback?code=…&state=…. The state is checked
-// against this browser's CSRF cookie before the code is redeemed, so a login-CSRF attempt
-// costs no call to the identity provider.
+// callback completes a sign-in: GET /oauth2/callback?code=…&state=…[&iss=…]. The state is
+// checked against this browser's CSRF cookie before anything else, so a login-CSRF attempt
+// costs no call to the identity provider and is a 403; then iss (RFC 9207) against the
+// configured issuer when the provider sends it, before the code is redeemed.
 func (s *server) callback(c *gin.Context) {
-	state := c.Query("state")
-	pending, err := s.openPending(c, state)
-	if idpErr := c.Query("error"); idpErr != "" {
-		s.fail(c, providerRefusal(idpErr, c.Query("error_description"), s.retryLink(pending)))
+	setPageHeaders(c.Writer.Header())
+	pending, err := s.openPending(c, c.Query("state"))
+	if err != nil {
+		// Checked before the provider's error too: only the browser that started this
+		// sign-in may see what the provider said about it.
+		s.fail(c, err)
 		return
 	}
-	if err != nil {
-		s.fail(c, err)
+	if iss, sent := c.GetQuery("iss"); sent && iss != s.Config.Provider.IssuerURL {
+		// RFC 9207 §2.4: a response naming another issuer is a mix-up attack (or a
+		// misconfiguration); its code, or its error, belongs to that issuer. Providers that
+		// do not send iss (Entra ID today) are unaffected.
+		s.fail(c, withRetry(errorf(http.StatusBadRequest,
+			"the sign-in response names another identity provider (its iss parameter is not the configured issuer); start again", nil), s.retryLink(pending)))
+		return
+	}
+	if idpErr := c.Query("error"); idpErr != "" {
+		s.fail(c, providerRefusal(idpErr, c.Query("error_description"), s.retryLink(pending)))
 		return
 	}
 	code := c.Query("code")
@@ -103,7 +119,6 @@ func (s *server) callback(c *gin.Context) {
 	}
 	s.Metrics.SignIn(c.Request.Context())
 	s.Logger.InfoContext(c.Request.Context(), "signed in", "user", sess.PreferredUsername, "subject", sess.Subject, "groups", len(sess.Groups))
-	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusFound, pending.Redirect)
 }
 
@@ -111,24 +126,24 @@ func (s *server) callback(c *gin.Context) {
 // is single use.
 func (s *server) openPending(c *gin.Context, state string) (*pendingSignIn, error) {
 	if !validState(state) {
-		return nil, errorf(http.StatusBadRequest, "the sign-in state is missing or malformed; start again", nil)
+		return nil, errorf(http.StatusForbidden, "the sign-in state is missing or malformed; start again", nil)
 	}
 	name := s.csrfCookieName(state)
 	cookie, err := c.Request.Cookie(name)
 	if err != nil {
-		return nil, withRetry(errorf(http.StatusBadRequest, "this sign-in was not started in this browser, or it took too long; start again", err), "/oauth2/start")
+		return nil, errorf(http.StatusForbidden, "this sign-in was not started in this browser, was replaced by newer ones, or took too long; start again", err)
 	}
 	http.SetCookie(c.Writer, s.csrfCookie(name, "", -1))
 	plain, err := s.Codec.Open(name, cookie.Value)
 	if err != nil {
-		return nil, withRetry(errorf(http.StatusBadRequest, "the sign-in cookie is invalid or expired; start again", err), "/oauth2/start")
+		return nil, errorf(http.StatusForbidden, "the sign-in cookie is invalid or expired; start again", err)
 	}
 	var p pendingSignIn
 	if err := json.Unmarshal(plain, &p); err != nil {
-		return nil, errorf(http.StatusBadRequest, "the sign-in cookie is invalid; start again", err)
+		return nil, errorf(http.StatusForbidden, "the sign-in cookie is invalid; start again", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(p.State), []byte(state)) != 1 {
-		return nil, errorf(http.StatusBadRequest, "the sign-in state does not match; start again", nil)
+		return nil, errorf(http.StatusForbidden, "the sign-in state does not match; start again", nil)
 	}
 	p.Redirect = s.redirects.Safe(p.Redirect)
 	return &p, nil
@@ -184,8 +199,18 @@ func withRetry(e *httpError, retry string) *httpError {
 	return e
 }
 
-// exchangeFailure says why a code redemption failed in words a person can act on.
+// exchangeFailure says why a code redemption failed in words a person can act on, with
+// what the provider said about it when that passed idp.PublicDescription's screen.
 func exchangeFailure(err error) *httpError {
+	e := exchangeReason(err)
+	var pe *idp.ProviderError
+	if errors.As(err, &pe) {
+		e.detail = pe.Description
+	}
+	return e
+}
+
+func exchangeReason(err error) *httpError {
 	switch {
 	case errors.Is(err, idp.ErrVerification):
 		return errorf(http.StatusUnauthorized, "the identity token of this sign-in did not verify", err)
@@ -199,7 +224,9 @@ func exchangeFailure(err error) *httpError {
 	return errorf(http.StatusServiceUnavailable, "the identity provider is not reachable; retry shortly", err)
 }
 
-// providerRefusal shows the error the identity provider sent back instead of a code.
+// providerRefusal shows the error the identity provider sent back instead of a code. The
+// code goes into the reason (and so the log) only when it has the syntax of an OAuth error
+// code; the description, screened, only onto this browser's page.
 func providerRefusal(code, description string, retry string) *httpError {
 	status := http.StatusBadRequest
 	switch code {
@@ -208,11 +235,9 @@ func providerRefusal(code, description string, retry string) *httpError {
 	case "temporarily_unavailable", "server_error":
 		status = http.StatusServiceUnavailable
 	}
-	reason := "the identity provider refused the sign-in: " + truncate(code, 64)
-	if d := firstLineOf(description); d != "" {
-		reason += " — " + truncate(d, 300)
-	}
-	return withRetry(errorf(status, reason, nil), retry)
+	e := withRetry(errorf(status, "the identity provider refused the sign-in: "+idp.ErrorCode(code), nil), retry)
+	e.detail = idp.PublicDescription(description)
+	return e
 }
 
 func validState(state string) bool {

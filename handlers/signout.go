@@ -25,7 +25,7 @@ func (s *server) signOut(c *gin.Context) {
 	if endSession := s.IdP.EndSessionURL(s.absolute(rd)); endSession != "" {
 		target = endSession
 	}
-	c.Header("Cache-Control", "no-store")
+	setPageHeaders(c.Writer.Header())
 	c.Redirect(http.StatusFound, target)
 }
 

@@ -44,6 +44,13 @@ type CacheOptions struct {
 	// Shared, when set, is a second level every replica sees (the Redis store): tokens are
 	// shared through it and refreshes take its per-session lock. Nil: this replica alone.
 	Shared SharedTokens
+	// InlineRefresh, for a provider that revokes a redeemed refresh token (reuse detection),
+	// refreshes a token in the refresh-ahead window inside the request rather than in the
+	// background, when there is no shared layer (the cookie store): a background refresh
+	// rotates the token after the answer has gone, and a restart before the browser's next
+	// request loses the rotated one, so the old one is spent again. With a shared layer the
+	// store keeps the rotated token and background refresh stays.
+	InlineRefresh bool
 	// SharedPoll is how often a replica waiting for another's refresh looks for its token,
 	// default 25ms.
 	SharedPoll time.Duration
@@ -232,6 +239,12 @@ func (c *TokenCache) storeWith(key string, base secret.String, tok idp.Token, li
 	ttl := tok.Expiry.Sub(c.opts.Now())
 	if ttl <= 0 {
 		return e // dead on arrival: hand it out once, never cache it
+	}
+	if ttl <= c.opts.SafetyMargin {
+		// Born inside the safety margin (a provider that states a lifetime of seconds):
+		// every Get would refresh again at once. Serve it Stale while it is valid and ask
+		// again no sooner than a refresh timeout from now: a bounded rate, never a storm.
+		e.failedUntil.Store(c.opts.Now().Add(c.opts.RefreshTimeout).UnixNano())
 	}
 	cost := int64(len(key) + len(e.access) + len(e.newest) + entryOverhead)
 	if e.base != e.newest {

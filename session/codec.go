@@ -90,41 +90,48 @@ func (c *Codec) Seal(purpose string, plaintext []byte, expires time.Time) (strin
 // value was tampered with, sealed with an unknown key or for another purpose, truncated or
 // oversize, and one wrapping ErrExpired when it is authentic but past its expiry.
 func (c *Codec) Open(purpose string, sealed string) ([]byte, error) {
+	plain, _, err := c.openKey(purpose, sealed)
+	return plain, err
+}
+
+// openKey is Open that also returns the index of the key that opened the value: 0 is the
+// key Seal uses; more means the value should be sealed again before that key is retired.
+func (c *Codec) openKey(purpose string, sealed string) ([]byte, int, error) {
 	if len(sealed) > MaxSealedLen {
-		return nil, fmt.Errorf("open: %d bytes is over the limit: %w", len(sealed), ErrInvalid)
+		return nil, 0, fmt.Errorf("open: %d bytes is over the limit: %w", len(sealed), ErrInvalid)
 	}
 	// The decoder skips CR and LF; refusing them keeps one spelling per value.
 	if strings.IndexByte(sealed, '\n') >= 0 || strings.IndexByte(sealed, '\r') >= 0 {
-		return nil, fmt.Errorf("open: line break in value: %w", ErrInvalid)
+		return nil, 0, fmt.Errorf("open: line break in value: %w", ErrInvalid)
 	}
 	raw, err := sealEncoding.DecodeString(sealed)
 	if err != nil {
-		return nil, fmt.Errorf("open: not base64url: %w", ErrInvalid)
+		return nil, 0, fmt.Errorf("open: not base64url: %w", ErrInvalid)
 	}
 	if len(raw) < 1+c.aeads[0].Overhead()+expiresLen || raw[0] != sealVersion {
-		return nil, fmt.Errorf("open: truncated or unknown format: %w", ErrInvalid)
+		return nil, 0, fmt.Errorf("open: truncated or unknown format: %w", ErrInvalid)
 	}
-	msg, err := c.decrypt(purpose, raw[1:])
+	msg, key, err := c.decrypt(purpose, raw[1:])
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	expires := time.Unix(int64(binary.BigEndian.Uint64(msg)), 0)
 	if !c.now().Before(expires) {
-		return nil, fmt.Errorf("open: expired at %s: %w", expires.UTC().Format(time.RFC3339), ErrExpired)
+		return nil, 0, fmt.Errorf("open: expired at %s: %w", expires.UTC().Format(time.RFC3339), ErrExpired)
 	}
-	return msg[expiresLen:], nil
+	return msg[expiresLen:], key, nil
 }
 
 // decrypt tries every key, newest first: values sealed before a rotation keep opening.
-func (c *Codec) decrypt(purpose string, ciphertext []byte) ([]byte, error) {
+func (c *Codec) decrypt(purpose string, ciphertext []byte) ([]byte, int, error) {
 	aad := []byte(purpose)
-	for _, aead := range c.aeads {
+	for i, aead := range c.aeads {
 		// Decrypting into a fresh buffer, not in place, keeps ciphertext intact for the
 		// next key if this one fails.
 		msg, err := aead.Open(nil, nil, ciphertext, aad)
 		if err == nil {
-			return msg, nil
+			return msg, i, nil
 		}
 	}
-	return nil, fmt.Errorf("open: authentication failed: %w", ErrInvalid)
+	return nil, 0, fmt.Errorf("open: authentication failed: %w", ErrInvalid)
 }

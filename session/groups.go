@@ -110,6 +110,11 @@ func (r *GroupResolver) Forget(sess *Session) {
 // resolve gets a Graph token and asks Graph; it runs once per session at a time, detached
 // from the caller that started it.
 func (r *GroupResolver) resolve(ctx context.Context, sess *Session) (*groupsEntry, error) {
+	// A caller that missed the cache just before another flight stored its entry joins
+	// after that flight ended and starts this one: the entry answers it, with no Graph call.
+	if e := r.lookup(sess.ID); e != nil {
+		return e, nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupLookupTimeout)
 	defer cancel()
 	r.mu.Lock()

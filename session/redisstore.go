@@ -8,14 +8,20 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 )
 
 // ErrStoreUnavailable means the session store (Redis) could not be reached in time. It is
 // transient: the answer is 503, never "sign in again".
 var ErrStoreUnavailable = errors.New("session store unavailable")
+
+// ErrStoreAuth means Redis refused tokengate's credentials (WRONGPASS, NOAUTH) or its ACL
+// user lacks a permission it needs (NOPERM): an operator error that waiting does not fix.
+var ErrStoreAuth = errors.New("redis refused the credentials (check redis.username and redis.password)")
 
 // errEnded means Redis no longer holds the session: it was signed out, revoked by
 // front-channel logout, or expired.
@@ -34,6 +40,12 @@ type RedisOptions struct {
 	// LockTTL is how long one replica may hold a session's refresh lock, default 10s. A
 	// holder that dies frees the lock after this long.
 	LockTTL time.Duration
+	// ReuseDetection declares a provider that revokes a sign-in whose refresh token is
+	// presented twice (Keycloak, Okta, Auth0, Dex). A refresh that may have spent the token
+	// (a timeout, a broken connection) or whose replica vanished then ends the session
+	// instead of letting another flight present the token again. Without it (Entra, which
+	// keeps a redeemed refresh token valid) the next flight simply retries.
+	ReuseDetection bool
 	// LocalMaxEntries bounds the in-memory session cache, default 4096 sessions.
 	LocalMaxEntries int
 	// KeyPrefix starts every Redis key, default "tokengate:".
@@ -56,6 +68,8 @@ type RedisStore struct {
 	opts    RedisOptions
 	keys    keyspace
 	local   *localSessions
+	reads   singleflight.Group // one Redis read per session id at a time
+	pending *pendingResults
 }
 
 var _ SharedTokens = (*RedisStore)(nil)
@@ -94,17 +108,35 @@ func NewRedisStore(rdb redis.UniversalClient, codec *Codec, opts RedisOptions) (
 		opts:    opts,
 		keys:    keyspace{prefix: opts.KeyPrefix},
 		local:   newLocalSessions(opts.LocalMaxEntries),
+		pending: newPendingResults(opts.LocalMaxEntries),
 	}, nil
 }
 
-// Ping reports whether Redis answers within the timeout: the readiness check.
+// Ping reports whether Redis answers within the timeout: the readiness check. A refusal
+// of the credentials wraps ErrStoreAuth as well as ErrStoreUnavailable.
 func (s *RedisStore) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("ping redis: %w: %w", ErrStoreUnavailable, err)
+	err := s.rdb.Ping(ctx).Err()
+	switch {
+	case err == nil:
+		return nil
+	case authRefused(err):
+		return fmt.Errorf("ping redis: %w: %w: %w", ErrStoreUnavailable, ErrStoreAuth, err)
 	}
-	return nil
+	return fmt.Errorf("ping redis: %w: %w", ErrStoreUnavailable, err)
+}
+
+// authRefused reports whether err is Redis refusing the connection's authentication or
+// its ACL permissions. go-redis has no typed error for these; the first word of a Redis
+// error reply is its error code (RESP "Simple errors"), so that word is what is compared.
+func authRefused(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	code, _, _ := strings.Cut(re.Error(), " ")
+	return code == "WRONGPASS" || code == "NOAUTH" || code == "NOPERM"
 }
 
 // Load returns the session whose id r's cookie carries. It answers from memory for up to
@@ -140,10 +172,9 @@ func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
 	if cached != nil && fresh {
 		return cached, nil
 	}
-	sess, err := s.fetch(ctx, id)
+	sess, err := s.read(ctx, id)
 	switch {
 	case err == nil:
-		s.local.put(id, sess, now.Add(s.opts.CacheTTL))
 		return sess, nil
 	case errors.Is(err, ErrStoreUnavailable) && cached != nil:
 		// Redis is down: a session we saw alive is still served (ARCHITECTURE "Sessions
@@ -156,39 +187,50 @@ func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
 	return nil, fmt.Errorf("load session: %w", err)
 }
 
-// fetch reads and opens the session of id from Redis.
+// fetch reads and opens the session of id from Redis. The value is read only when it is a
+// string of at most MaxSealedLen bytes: anything else under our key is not ours.
 func (s *RedisStore) fetch(ctx context.Context, id string) (*Session, error) {
 	key := s.keys.session(id)
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	sealed, err := s.rdb.Get(ctx, key).Result()
-	if errors.Is(err, redis.Nil) {
+	sealed, err := readSessionScript.Run(ctx, s.rdb, []string{key}, MaxSealedLen).Text()
+	switch {
+	case err != nil: // an error reply is Redis itself (the script checks the type): transient
+		return nil, fmt.Errorf("read session: %w: %w", ErrStoreUnavailable, err)
+	case sealed == "":
 		return nil, errEnded
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read session: %w: %w", ErrStoreUnavailable, err)
+	sess, keyIndex, err := s.openSessionKey(key, id, sealed)
+	if err == nil && keyIndex > 0 {
+		s.resealStored(ctx, key, sealed, sess)
 	}
-	return s.openSession(key, id, sealed)
+	return sess, err
 }
 
 // openSession opens a sealed session value read from key. The purpose names the key, so a
 // value copied to another session's key (by someone who can write to Redis) does not open.
 func (s *RedisStore) openSession(key, id, sealed string) (*Session, error) {
-	plain, err := s.codec.Open(sessionPurpose(key), sealed)
+	sess, _, err := s.openSessionKey(key, id, sealed)
+	return sess, err
+}
+
+// openSessionKey is openSession that also returns the index of the key that opened it.
+func (s *RedisStore) openSessionKey(key, id, sealed string) (*Session, int, error) {
+	plain, keyIndex, err := s.codec.openKey(sessionPurpose(key), sealed)
 	if err != nil {
-		return nil, fmt.Errorf("open stored session: %w: %w", ErrNoSession, err)
+		return nil, 0, fmt.Errorf("open stored session: %w: %w", ErrNoSession, err)
 	}
 	sess, err := decodeSession(plain)
 	if err != nil {
-		return nil, fmt.Errorf("open stored session: %w: %w: %w", ErrNoSession, ErrInvalid, err)
+		return nil, 0, fmt.Errorf("open stored session: %w: %w: %w", ErrNoSession, ErrInvalid, err)
 	}
 	if sess.ID != id {
-		return nil, fmt.Errorf("open stored session: id mismatch: %w: %w", ErrNoSession, ErrInvalid)
+		return nil, 0, fmt.Errorf("open stored session: id mismatch: %w: %w", ErrNoSession, ErrInvalid)
 	}
 	if sess.Expired(s.opts.Now()) {
-		return nil, fmt.Errorf("session ended at %s: %w: %w", sess.ExpiresAt.Format(time.RFC3339), ErrNoSession, ErrExpired)
+		return nil, 0, fmt.Errorf("session ended at %s: %w: %w", sess.ExpiresAt.Format(time.RFC3339), ErrNoSession, ErrExpired)
 	}
-	return sess, nil
+	return sess, keyIndex, nil
 }
 
 func (s *RedisStore) sealSession(key string, sess *Session) (string, error) {
@@ -277,23 +319,6 @@ func (s *RedisStore) put(ctx context.Context, sess *Session, ttl time.Duration, 
 	return nil
 }
 
-// Clear ends the session r's cookie names: it deletes it in Redis, so the cookie stops
-// working on every replica within CacheTTL, and deletes the cookie. A Redis failure is
-// logged: the browser's cookie is deleted all the same.
-func (s *RedisStore) Clear(w http.ResponseWriter, r *http.Request) {
-	if id, err := s.idFrom(r); err == nil {
-		s.local.drop(id)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.opts.Timeout)
-		s.rdb.ZRem(ctx, s.keys.active(), s.keys.hash(id)) // only the gauge; the next count prunes it anyway
-		if err := s.rdb.Del(ctx, s.keys.session(id)).Err(); err != nil {
-			s.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not delete the session in redis; it stays valid until it expires",
-				slog.Any("error", err))
-		}
-		cancel()
-	}
-	s.cookies.Clear(w, r)
-}
-
 // ActiveSessions counts the sessions that have not ended and were not signed out or
 // revoked, for the active-sessions gauge. Each count first drops ended ones from the index.
 func (s *RedisStore) ActiveSessions(ctx context.Context) (int64, error) {
@@ -313,20 +338,26 @@ func (s *RedisStore) ActiveSessions(ctx context.Context) (int64, error) {
 
 // idFrom opens r's session cookie and returns the session id it carries.
 func (s *RedisStore) idFrom(r *http.Request) (string, error) {
+	id, _, err := s.idKeyFrom(r)
+	return id, err
+}
+
+// idKeyFrom is idFrom that also returns the index of the cookie key that opened it.
+func (s *RedisStore) idKeyFrom(r *http.Request) (string, int, error) {
 	var cause error = http.ErrNoCookie
 	for _, c := range r.Cookies() {
 		if c.Name != s.cookies.opts.Name {
 			continue
 		}
-		raw, err := s.codec.Open(s.cookies.opts.Name, c.Value)
+		raw, keyIndex, err := s.codec.openKey(s.cookies.opts.Name, c.Value)
 		if err == nil && len(raw) != idBytes {
 			// A cookie-store session under the same name, from before a switch.
 			err = fmt.Errorf("cookie holds no session id: %w", ErrInvalid)
 		}
 		if err == nil {
-			return base64.RawURLEncoding.EncodeToString(raw), nil
+			return base64.RawURLEncoding.EncodeToString(raw), keyIndex, nil
 		}
 		cause = err
 	}
-	return "", cause
+	return "", 0, cause
 }

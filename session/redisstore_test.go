@@ -30,7 +30,7 @@ func newRedisStore(t testing.TB, srv *redistest.Server, clock *testClock) *Redis
 	t.Cleanup(func() { rdb.Close() })
 	s, err := NewRedisStore(rdb, newTestCodec(t, clock), RedisOptions{
 		Cookie: CookieOptions{Domain: ".example.com"}, Timeout: 300 * time.Millisecond,
-		CacheTTL: testCacheTTL, LockTTL: 5 * time.Second, Now: clock.Now,
+		CacheTTL: testCacheTTL, LockTTL: 5 * time.Second, Now: clock.Now, ReuseDetection: true,
 	})
 	if err != nil {
 		t.Fatalf("NewRedisStore: %v", err)

@@ -29,14 +29,19 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	key := cacheKey(sess, scope)
 	now := c.opts.Now()
 	e, found := c.cache.Get(key)
+	ahead := false // a token in the refresh-ahead window, refreshed inline
 	if found {
 		freshUntil := e.expiry.Add(-e.margins.safety)
 		switch {
 		case c.fresh(e, now):
 			return c.result(sess, e, Hit), nil
-		case now.Before(freshUntil):
+		case now.Before(freshUntil) && !c.inline():
 			c.refreshInBackground(ctx, key, sess, scope, e, now)
 			return c.result(sess, e, RefreshAhead), nil
+		case now.Before(freshUntil) && now.UnixNano() < e.failedUntil.Load():
+			return c.result(sess, e, RefreshAhead), nil // inline, but the provider just failed
+		case now.Before(freshUntil):
+			ahead = true
 		case e.usable(now) && now.UnixNano() < e.failedUntil.Load():
 			// The provider just failed: serve the valid token without waiting on it again.
 			return c.result(sess, e, Stale), nil
@@ -49,10 +54,18 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 		return c.result(sess, fresh, Refreshed), nil
 	}
 	if transient(err) && e != nil && e.usable(c.opts.Now()) {
+		if ahead {
+			return c.result(sess, e, RefreshAhead), nil
+		}
 		return c.result(sess, e, Stale), nil
 	}
 	return Result{}, err
 }
+
+// inline reports whether refresh-ahead happens inside the request instead of the
+// background: with InlineRefresh and no shared layer, so that a rotated refresh token always
+// leaves with the answer that writes it into the cookie.
+func (c *TokenCache) inline() bool { return c.opts.InlineRefresh && c.opts.Shared == nil }
 
 // Peek returns the cached token for (sess, scope) when Get would answer Hit: cached and
 // outside the refresh-ahead window. It never refreshes and reports false otherwise.
@@ -173,6 +186,9 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 		return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
 	}
 	tok, err := c.refresher.Refresh(ctx, rt, scope)
+	if err == nil {
+		err = sameUser(sess, tok)
+	}
 	if err != nil {
 		return nil, c.refreshFailed(key, scope, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
 	}
@@ -181,6 +197,21 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 		tok.RefreshToken = rt
 	}
 	return c.storeIssued(ctx, key, scope, base, tok), nil
+}
+
+// errOtherUser means a refresh answered with an id_token for another issuer or subject than
+// the session's. OIDC Core 12.2 requires them to be the same; the session ends.
+var errOtherUser = fmt.Errorf("refresh returned an id_token for another user: %w", idp.ErrInvalidGrant)
+
+// sameUser checks a refresh's verified id_token, when it came with one, against sess.
+func sameUser(sess *Session, tok idp.Token) error {
+	if tok.IDSubject == "" && tok.IDIssuer == "" {
+		return nil
+	}
+	if tok.IDSubject != sess.Subject || (sess.Issuer != "" && tok.IDIssuer != sess.Issuer) {
+		return errOtherUser
+	}
+	return nil
 }
 
 // spawn runs f in a goroutine that Close waits for; it reports false after Close.

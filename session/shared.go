@@ -12,20 +12,32 @@ import (
 )
 
 // SharedTokens is a token layer every replica sees (level 2 behind the in-memory cache),
-// plus the lock that makes one replica at a time redeem a session's refresh token.
-// RedisStore implements it. Errors wrap ErrStoreUnavailable when the layer cannot be
-// reached, and ErrNoSession (with idp.ErrInvalidGrant from Get) when the session ended.
+// plus the flights that make one replica at a time redeem a session's refresh token, each
+// refresh token at most once. RedisStore implements it. Errors wrap ErrStoreUnavailable when
+// the layer cannot be reached, and ErrNoSession with idp.ErrInvalidGrant when the session
+// ended.
 type SharedTokens interface {
 	// Get returns the shared token for (sess, scope), if any, and the refresh token the
-	// store holds for sess now, which is newer than sess's own after another replica's
-	// refresh.
+	// store holds for sess now with its generation, newer than sess's own after another
+	// replica's refresh.
 	Get(ctx context.Context, sess *Session, scope string) (SharedToken, error)
-	// Set shares tok; a non-empty tok.RefreshToken (rotated) replaces the session's refresh
-	// token atomically with the new access token.
+	// Set shares tok, a token that rotates nothing (the sign-in's).
 	Set(ctx context.Context, sess *Session, scope string, tok idp.Token) error
-	// Lock takes the refresh lock of sess for lease; lease is 0 when another replica holds
-	// it. unlock releases it if it is still held.
-	Lock(ctx context.Context, sess *Session) (unlock func(), lease time.Duration, err error)
+	// Lock starts a flight: the right to redeem seen.RefreshToken, granted only while the
+	// store is still at seen's generation and no other flight is under way. It returns nil
+	// and no error when the caller must wait and Get again.
+	Lock(ctx context.Context, sess *Session, seen SharedToken) (Flight, error)
+}
+
+// Flight is one replica's redemption of a session's refresh token. Exactly one of Commit and
+// Release ends it.
+type Flight interface {
+	// Commit stores the refresh result (tok.RefreshToken: the refresh token to keep) with
+	// the access token for scope, fenced: a flight whose session ended stores nothing and the
+	// error wraps ErrNoSession; one overtaken by a newer flight stores nothing either.
+	Commit(ctx context.Context, scope string, tok idp.Token) error
+	// Release ends a flight whose refresh failed with cause.
+	Release(ctx context.Context, cause error)
 }
 
 // SharedToken is what SharedTokens.Get found.
@@ -34,15 +46,21 @@ type SharedToken struct {
 	Token idp.Token
 	// RefreshToken is the session's refresh token as the store holds it now.
 	RefreshToken secret.String
+	// Generation counts the refresh results stored for the session: it moves exactly when
+	// RefreshToken may have.
+	Generation int64
+
+	stored *Session // the session as the store holds it, for the flight's write
 }
 
 // defaultSharedPoll is how often a replica waiting for another one's refresh looks again.
 const defaultSharedPoll = 25 * time.Millisecond
 
 // refreshAcross is refresh for a cache with a shared layer: take a token another replica
-// already shared, else take the session's lock and redeem the refresh token the store holds,
-// else wait (bounded by RefreshTimeout) for the lock holder's token. Only the lock holder
-// ever redeems, so a refresh token that rotates with reuse detection is spent once.
+// already shared, else start a flight and redeem the refresh token the store holds, else
+// wait (bounded by RefreshTimeout) for the other flight's result. Only a flight ever
+// redeems, and the store grants one flight per generation, so a refresh token that rotates
+// with reuse detection is spent once.
 func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
 	// Every call below has its own timeout; the wait for another replica is bounded apart,
 	// in real time, since it waits on another process, not on a token's expiry.
@@ -57,13 +75,15 @@ func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Sessio
 		if c.adoptable(sh, e) {
 			return c.adopt(key, sess, sh.Token, e), nil
 		}
-		unlock, lease, err := c.opts.Shared.Lock(ctx, sess)
+		if sh.RefreshToken.IsEmpty() {
+			return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
+		}
+		fl, err := c.opts.Shared.Lock(ctx, sess, sh)
 		if err != nil {
 			return nil, c.refreshFailed(key, scope, e, err)
 		}
-		if lease > 0 {
-			defer unlock()
-			return c.refreshLocked(ctx, key, sess, scope, e, lease)
+		if fl != nil {
+			return c.refreshInFlight(ctx, key, sess, scope, e, fl, sh.RefreshToken)
 		}
 		select {
 		case <-giveUp.C:
@@ -74,45 +94,39 @@ func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Sessio
 	}
 }
 
-// refreshLocked redeems the store's refresh token while holding the lock, and shares the
-// result. The refresh is bounded by the lease so that it never outlives the lock.
-func (c *TokenCache) refreshLocked(ctx context.Context, key string, sess *Session, scope string, e *entry, lease time.Duration) (*entry, error) {
-	leaseEnds := time.Now().Add(lease * 9 / 10) // the lease runs from the lock, not the refresh
-	// Look again: the previous holder may have shared a token between our Get and Lock.
-	sh, err := c.opts.Shared.Get(ctx, sess, scope)
-	if err != nil {
-		return nil, c.refreshFailed(key, scope, e, err)
-	}
-	if c.adoptable(sh, e) {
-		return c.adopt(key, sess, sh.Token, e), nil
-	}
-	rt := sh.RefreshToken
-	if rt.IsEmpty() {
-		return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
-	}
-	refreshCtx, cancel := context.WithTimeout(ctx, min(c.opts.RefreshTimeout, time.Until(leaseEnds)))
+// refreshInFlight redeems rt within fl and stores the result through it. The flight renews
+// its lock while the provider answers, so the refresh is bounded by RefreshTimeout alone.
+func (c *TokenCache) refreshInFlight(ctx context.Context, key string, sess *Session, scope string, e *entry, fl Flight, rt secret.String) (*entry, error) {
+	refreshCtx, cancel := context.WithTimeout(ctx, c.opts.RefreshTimeout)
 	tok, err := c.refresher.Refresh(refreshCtx, rt, scope)
 	cancel()
+	if err == nil {
+		err = sameUser(sess, tok)
+	}
 	if err != nil {
+		fl.Release(ctx, err)
 		return nil, c.refreshFailed(key, scope, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
 	}
-	if tok.RefreshToken == rt {
-		tok.RefreshToken = "" // not rotated
-	}
-	if err := c.opts.Shared.Set(ctx, sess, scope, tok); err != nil {
-		if errors.Is(err, ErrNoSession) {
-			// Signed out while we refreshed: the new tokens belong to nobody.
-			c.cache.Del(key)
-			return nil, fmt.Errorf("refresh token for scope %s: %w: %w", scope, err, idp.ErrInvalidGrant)
-		}
-		// The access token is good; only other replicas miss it. A rotated refresh token
-		// that did not reach the store is lost to them: say so loudly.
-		c.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not share the refreshed token",
-			slog.String("subject", sess.Subject), slog.String("scope", scope),
-			slog.Bool("rotated", !tok.RefreshToken.IsEmpty()), slog.Any("error", err))
-	}
+	rotated := !tok.RefreshToken.IsEmpty() && tok.RefreshToken != rt
 	if tok.RefreshToken.IsEmpty() {
-		tok.RefreshToken = rt
+		tok.RefreshToken = rt // not rotated: the one spent stays the one to keep
+	}
+	switch err := fl.Commit(ctx, scope, tok); {
+	case errors.Is(err, ErrNoSession):
+		// Signed out while we refreshed: the new tokens belong to nobody.
+		c.cache.Del(key)
+		return nil, fmt.Errorf("refresh token for scope %s: %w: %w", scope, err, idp.ErrInvalidGrant)
+	case errors.Is(err, errOvertaken):
+		// Another replica took over after this one stalled (no reuse detection): the store
+		// holds its result; this access token is still good here.
+		c.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "a refresh finished after another replica took it over",
+			slog.String("subject", sess.Subject), slog.String("scope", scope))
+	case err != nil:
+		// The access token is good. The result waits on this replica for Redis; the other
+		// replicas wait on the flight it recorded, and never spend the old refresh token.
+		c.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not store the refreshed token yet; it is kept on this replica",
+			slog.String("subject", sess.Subject), slog.String("scope", scope),
+			slog.Bool("rotated", rotated), slog.Any("error", err))
 	}
 	return c.storeIssued(ctx, key, scope, sess.RefreshToken, tok), nil
 }

@@ -151,7 +151,7 @@ func (s *countingShared) Set(context.Context, *Session, string, idp.Token) error
 	return ErrStoreUnavailable
 }
 
-func (s *countingShared) Lock(context.Context, *Session) (func(), time.Duration, error) {
+func (s *countingShared) Lock(context.Context, *Session, SharedToken) (Flight, error) {
 	s.calls.Add(1)
-	return nil, 0, ErrStoreUnavailable
+	return nil, ErrStoreUnavailable
 }

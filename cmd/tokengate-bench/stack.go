@@ -150,7 +150,7 @@ func (s *stack) writeConfig(listen, extraYAML string) (string, error) {
 	}
 	cfg := fmt.Sprintf(`publicURL: %s
 listen: %q
-allowedRedirectDomains: ["127.0.0.1"]
+allowedRedirectDomains: [%q]
 provider:
   issuerURL: %s
   clientID: %s
@@ -161,7 +161,7 @@ forwardAuth:
   mode: traefik
 log:
   level: warn
-%s`, s.authURL, listen, s.idp.Issuer(), benchClientID,
+%s`, s.authURL, listen, strings.TrimPrefix(s.authURL, "http://"), s.idp.Issuer(), benchClientID,
 		filepath.Join(s.dir, "client-secret"), filepath.Join(s.dir, "cookie-secret"), extraYAML)
 	path := filepath.Join(s.dir, "tokengate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

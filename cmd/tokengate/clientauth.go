@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/idp"
 )
@@ -12,7 +10,7 @@ import (
 func clientAuthOf(p config.Provider) (idp.ClientAuthConfig, error) {
 	out, err := idp.ClientAuthFromConfig(p)
 	if err != nil {
-		return out, fmt.Errorf("%w: %v", errUsage, err)
+		return out, usageErr("%w", err)
 	}
 	return out, nil
 }

@@ -158,7 +158,8 @@ func newWorkloadIdentityHarness(t *testing.T, opts wiOptions) *wiHarness {
 
 	h.cfg, err = config.Load("", append(opts.env,
 		"TOKENGATE_PUBLIC_URL="+h.auth.URL,
-		"TOKENGATE_ALLOWED_REDIRECT_DOMAINS=127.0.0.1",
+		// The dashboard's port: an entry without one allows only the default port.
+		"TOKENGATE_ALLOWED_REDIRECT_DOMAINS="+strings.TrimPrefix(h.dashboard.URL, "https://"),
 		"TOKENGATE_COOKIE_SECRETS="+base64.StdEncoding.EncodeToString(make([]byte, 32)),
 		"TOKENGATE_PROVIDER_CLIENT_AUTH=workloadIdentity",
 		"AZURE_CLIENT_ID="+testClientID,

@@ -42,32 +42,33 @@ func runDoctor(ctx context.Context, args []string, deps doctorDeps) error {
 	configPath := fs.String("config", "", "path of the YAML configuration file to check")
 	tokenPath := fs.String("token", "", "a JWT to explain: a file, or - for standard input")
 	structPath := fs.String("structured-auth", "", "a Kubernetes AuthenticationConfiguration to map the token with")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	offline := fs.Bool("offline", false, "do not contact the identity provider: skip discovery and the client credentials check")
+	if err := parseFlags(fs, args, deps.stdout); err != nil {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0:
-		return fmt.Errorf("%w: doctor takes no arguments, got %q", errUsage, fs.Arg(0))
+		return usageErr("doctor takes no arguments, got %q", fs.Arg(0))
 	case *configPath == "" && *tokenPath == "":
-		return fmt.Errorf("%w: doctor needs --config FILE, --token FILE|-, or both", errUsage)
+		return usageErr("doctor needs --config FILE, --token FILE|-, or both")
 	case *structPath != "" && *tokenPath == "":
-		return fmt.Errorf("%w: --structured-auth maps a token: give --token FILE|- too", errUsage)
+		return usageErr("--structured-auth maps a token: give --token FILE|- too")
 	}
 	rep := &doctor.Report{}
 	if *configPath != "" {
-		cr := doctor.CheckConfig(ctx, doctor.Options{ConfigPath: *configPath, Environ: deps.environ, HTTPClient: deps.client})
+		cr := doctor.CheckConfig(ctx, doctor.Options{ConfigPath: *configPath, Environ: deps.environ, HTTPClient: deps.client, Offline: *offline})
 		rep.Add(cr.Results...)
 	}
 	if *tokenPath != "" {
 		raw, err := readInput(*tokenPath, deps.stdin)
 		if err != nil {
-			return fmt.Errorf("%w: --token: %v", errUsage, err)
+			return usageErr("--token: %v", err)
 		}
 		var ac *doctor.AuthenticationConfiguration
 		if *structPath != "" {
 			data, err := readInput(*structPath, nil)
 			if err != nil {
-				return fmt.Errorf("%w: --structured-auth: %v", errUsage, err)
+				return usageErr("--structured-auth: %v", err)
 			}
 			if ac, err = doctor.ParseAuthenticationConfiguration(data); err != nil {
 				rep.Add(doctor.Result{Status: doctor.Fail, Name: "structured auth", Detail: err.Error(),

@@ -141,7 +141,7 @@ func TestDoctorThroughRun(t *testing.T) {
 		t.Errorf("doctor without flags: exit %d; want %d\n%s", code, exitUsage, out.String())
 	}
 	out.Reset()
-	if code := run(t.Context(), []string{"help"}, &out, &out); code != 0 || !strings.Contains(out.String(), "doctor --config FILE [--token FILE|-] [--structured-auth FILE]") {
+	if code := run(t.Context(), []string{"help"}, &out, &out); code != 0 || !strings.Contains(out.String(), "doctor --config FILE [--offline] [--token FILE|-] [--structured-auth FILE]") {
 		t.Errorf("help: exit %d, usage lacks doctor:\n%s", code, out.String())
 	}
 	path := writeTemp(t, t.TempDir(), "token.jwt", "not-a-jwt")

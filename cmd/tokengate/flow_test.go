@@ -241,19 +241,22 @@ func TestRotatedRefreshTokenIsWrittenBack(t *testing.T) {
 	}
 }
 
+// A callback this browser did not start is a login-CSRF attempt or a stale tab: 403, no
+// call to the provider, and no word of what the query claims the provider said, which anyone
+// can write into a link.
 func TestCallbackRefusesBeforeCallingProvider(t *testing.T) {
 	h := newHarness(t, nil)
 	state := strings.Repeat("A", 43)
+	declined := "error=access_denied&error_description=" + url.QueryEscape("AADSTS65004: User declined to consent.\r\nTrace ID: x")
 	tests := []struct {
-		name       string
-		query      string
-		wantStatus int
-		wantText   string
+		name     string
+		query    string
+		wantText string
 	}{
-		{name: "state without this browser's cookie", query: "code=abc&state=" + state, wantStatus: http.StatusBadRequest, wantText: "not started in this browser"},
-		{name: "malformed state", query: "code=abc&state=short", wantStatus: http.StatusBadRequest, wantText: "state"},
-		{name: "no state", query: "code=abc", wantStatus: http.StatusBadRequest, wantText: "state"},
-		{name: "provider error", query: "error=access_denied&error_description=" + url.QueryEscape("AADSTS65004: User declined to consent.\r\nTrace ID: x") + "&state=" + state, wantStatus: http.StatusForbidden, wantText: "AADSTS65004: User declined to consent."},
+		{name: "state without this browser's cookie", query: "code=abc&state=" + state, wantText: "not started in this browser"},
+		{name: "malformed state", query: "code=abc&state=short", wantText: "state"},
+		{name: "no state", query: "code=abc", wantText: "state"},
+		{name: "provider error without the cookie", query: declined + "&state=" + state, wantText: "not started in this browser"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,16 +264,52 @@ func TestCallbackRefusesBeforeCallingProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if page.Status != tc.wantStatus || !strings.Contains(string(page.Body), tc.wantText) {
-				t.Errorf("got %d %q; want %d containing %q", page.Status, page.Body, tc.wantStatus, tc.wantText)
+			if page.Status != http.StatusForbidden || !strings.Contains(string(page.Body), tc.wantText) {
+				t.Errorf("got %d %q; want 403 containing %q", page.Status, page.Body, tc.wantText)
 			}
-			if strings.Contains(string(page.Body), "Trace ID") {
-				t.Errorf("page shows the provider's trace details: %s", page.Body)
+			if strings.Contains(string(page.Body), "AADSTS65004") {
+				t.Errorf("page shows a provider error this browser never received: %s", page.Body)
 			}
 		})
 	}
 	if got := h.idp.TokenCalls("authorization_code"); got != 0 {
 		t.Errorf("code redemptions = %d; want 0: a forged callback must cost no provider call", got)
+	}
+
+	// The browser's own sign-in: the provider's first line is shown, escaped, without trace.
+	start, err := h.browser.Fetch(http.MethodGet, h.auth.URL+"/oauth2/start?rd=/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorize, _ := url.Parse(start.Header.Get("Location"))
+	own := "error=access_denied&error_description=" + url.QueryEscape("AADSTS65004: User <b>declined</b> to consent.\r\nTrace ID: x") +
+		"&state=" + authorize.Query().Get("state")
+	page, err := h.browser.Navigate(h.auth.URL + "/oauth2/callback?" + own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(page.Body)
+	if page.Status != http.StatusForbidden || !strings.Contains(body, "AADSTS65004: User &lt;b&gt;declined&lt;/b&gt; to consent.") ||
+		strings.Contains(body, "Trace ID") || !strings.Contains(body, "Sign in again") {
+		t.Errorf("own sign-in refused = %d %s; want 403 with the escaped first line and a sign-in link", page.Status, body)
+	}
+
+	// A code the provider refuses: its screened description on this browser's page only.
+	start, err = h.browser.Fetch(http.MethodGet, h.auth.URL+"/oauth2/start?rd=/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorize, _ = url.Parse(start.Header.Get("Location"))
+	page, err = h.browser.Navigate(h.auth.URL + "/oauth2/callback?code=bogus-code-value&state=" + authorize.Query().Get("state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = string(page.Body)
+	if page.Status != http.StatusBadRequest || !strings.Contains(body, "AADSTS70000: The provided value for the &#39;code&#39; parameter is not valid.") {
+		t.Errorf("refused code = %d %s; want 400 with the provider's AADSTS70000 line", page.Status, body)
+	}
+	if logs := h.logs.String(); strings.Contains(logs, "parameter is not valid") || !strings.Contains(logs, "AADSTS70000") {
+		t.Errorf("logs hold the provider's description, or not its AADSTS number:\n%s", logs)
 	}
 }
 
@@ -309,8 +348,11 @@ func TestAuthCacheHintNeverOutlivesToken(t *testing.T) {
 	if got := h.authRequest(nil).Header.Get("X-Accel-Expires"); got != "30" {
 		t.Errorf("fresh token: X-Accel-Expires = %q; want 30", got)
 	}
-	// 10 s before the cache itself stops serving the token, the hint is at most 10 s.
-	h.clock.Advance(testTokenLifetime - h.cfg.Token.SafetyMargin - 10*time.Second)
+	// 10 s before the cache itself stops serving the token, the hint is at most 10 s. The
+	// token lives until its own exp (whole seconds), which may be sooner than expires_in.
+	_, claims := h.bearer()
+	exp := time.Unix(int64(claims["exp"].(float64)), 0)
+	h.clock.Advance(exp.Sub(h.clock.Now()) - h.cfg.Token.SafetyMargin - 10*time.Second)
 	if got := h.authRequest(nil).Header.Get("X-Accel-Expires"); got != "10" {
 		t.Errorf("near expiry: X-Accel-Expires = %q; want 10", got)
 	}

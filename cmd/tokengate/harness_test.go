@@ -114,6 +114,8 @@ type harnessOptions struct {
 	tracing *telemetry.Tracing
 	// outbound, when set, carries tokengate's calls to the identity provider.
 	outbound http.RoundTripper
+	// users replaces the provider's sample users.
+	users []devidp.User
 }
 
 func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOptions) *harness {
@@ -135,10 +137,11 @@ func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOption
 		BaseURL:             idpSrv.URL,
 		AccessTokenLifetime: testTokenLifetime,
 		Now:                 h.clock.Now,
+		Users:               opts.users,
 		Clients: []devidp.Client{{
 			ID: testClientID, Secret: testClientSecret,
 			RedirectURIs:           []string{h.auth.URL + "/oauth2/callback"},
-			PostLogoutRedirectURIs: []string{h.dashboard.URL + "/"},
+			PostLogoutRedirectURIs: []string{h.dashboard.URL + "/", h.auth.URL + "/"},
 		}},
 	})
 	if err != nil {
@@ -147,7 +150,7 @@ func newHarnessWith(t *testing.T, tweak func(*config.Config), opts harnessOption
 	h.idp = provider
 	idpSrv.Config.Handler = provider.Handler()
 
-	cfg := testConfig(h.auth.URL, provider)
+	cfg := testConfig(h.auth.URL, h.dashboard.URL, provider)
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -274,11 +277,12 @@ func (h *harness) credentialsIn(answer *browser.Page) []string {
 }
 
 // testConfig is the configuration every in-process test starts from: tokengate at publicURL
-// signing in at the development provider p, one fixed cookie key, both header families.
-func testConfig(publicURL string, p *devidp.Provider) config.Config {
+// signing in at the development provider p, redirects allowed to the dashboard at
+// dashboardURL (its port too), one fixed cookie key, both header families.
+func testConfig(publicURL, dashboardURL string, p *devidp.Provider) config.Config {
 	cfg := config.Defaults()
 	cfg.PublicURL = publicURL
-	cfg.AllowedRedirectDomains = []string{"127.0.0.1"}
+	cfg.AllowedRedirectDomains = []string{strings.TrimPrefix(dashboardURL, "https://")}
 	cfg.Provider.IssuerURL = p.Issuer()
 	cfg.Provider.ClientID = testClientID
 	cfg.Provider.ClientSecret = secret.String(testClientSecret)

@@ -82,16 +82,16 @@ dashboards:
 }
 
 // The demo is what a newcomer sees first: it must sign in and show an AKS-audience token
-// that the stand-in API server accepts.
+// that the local check accepts, and say that no API server gave that verdict.
 func TestDemoSignsInAndShowsAKSToken(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := startDemo(demoPorts{idp: "0", auth: "0", dashboard: "0"}, 0, logger)
+	d, err := startDemo(demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0"}}, logger)
 	if err != nil {
 		t.Fatalf("startDemo: %v", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx) }()
+	go func() { done <- d.run(ctx, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -115,7 +115,8 @@ func TestDemoSignsInAndShowsAKSToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := string(page.Body)
-	for _, want := range []string{"token accepted", config.AKSServerAppID, "Groups (200)", "many@contoso.example"} {
+	for _, want := range []string{"Checked locally: no Kubernetes API server", "make kube", "it would accept this token",
+		config.AKSServerAppID, "Groups (200)", "many@contoso.example"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard page lacks %q (status %d at %s)", want, page.Status, page.URL)
 		}

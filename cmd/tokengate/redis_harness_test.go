@@ -16,12 +16,16 @@ import (
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/devidp"
 	"github.com/tokengate/tokengate/internal/redistest"
+	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
 
 // testCacheTTL is redis.sessionCacheTTL in these tests: the revocation bound.
 const testCacheTTL = 5 * time.Second
+
+// testACLPassword is the password of the ACL user on Sentinel and Cluster topologies.
+const testACLPassword = "acl-password-3b9e"
 
 // redisCluster is several tokengate replicas on one real redis-server, sharing one
 // development identity provider and one clock, as behind a Kubernetes Service. The
@@ -32,7 +36,9 @@ type redisCluster struct {
 	t         *testing.T
 	clock     *testClock
 	idp       *devidp.Provider
-	redis     *redistest.Server
+	redis     *redistest.Server   // the single server; nil on Sentinel or Cluster
+	sentinel  *redistest.Sentinel // nil unless topology is onSentinel
+	cluster   *redistest.Cluster  // nil unless topology is onCluster
 	cfg       *config.Config
 	replicas  []*tokengateReplica
 	dashboard *httptest.Server
@@ -58,8 +64,33 @@ func newRedisCluster(t *testing.T, n int, rotate bool) *redisCluster {
 // newRedisClusterWith is newRedisCluster with every replica traced by tracing (nil: off).
 func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing) *redisCluster {
 	t.Helper()
+	return newRedisClusterOn(t, n, rotate, tracing, onServer)
+}
+
+// topology is the shape of Redis the replicas share.
+type topology int
+
+const (
+	onServer   topology = iota // one redis-server, redis.url
+	onSentinel                 // one master, one replica, three Sentinels, TLS: redis.addrs + masterName
+	onCluster                  // three masters, three replicas, TLS: redis.addrs
+)
+
+// newRedisClusterOn is newRedisClusterWith on the given Redis topology.
+func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Tracing, topo topology) *redisCluster {
+	t.Helper()
 	c := &redisCluster{t: t, clock: newTestClock(), upstream: &upstreamRecorder{}, logs: &syncBuffer{}, tracing: tracing}
-	c.redis = redistest.Start(t)
+	var tlsFiles *redistest.TLS
+	switch topo {
+	case onSentinel:
+		tlsFiles = redistest.NewTLS(t)
+		c.sentinel = redistest.StartSentinelTLS(t, tlsFiles)
+	case onCluster:
+		tlsFiles = redistest.NewTLS(t)
+		c.cluster = redistest.StartClusterTLS(t, tlsFiles)
+	default:
+		c.redis = redistest.Start(t)
+	}
 	idpSrv := httptest.NewServer(nil)
 	t.Cleanup(idpSrv.Close)
 	first := startTLS(t)
@@ -80,13 +111,33 @@ func newRedisClusterWith(t *testing.T, n int, rotate bool, tracing *telemetry.Tr
 	c.idp = provider
 	idpSrv.Config.Handler = provider.Handler()
 
-	cfg := testConfig(first.URL, provider)
+	cfg := testConfig(first.URL, c.dashboard.URL, provider)
 	cfg.Provider.Timeout = 5 * time.Second
 	cfg.Session.Store = config.StoreRedis
-	cfg.Redis.URL = c.redis.URL()
+	if tlsFiles != nil {
+		// Sentinel and Cluster: TLS, and the ACL user the README recommends.
+		cfg.Redis.TLS.Enabled, cfg.Redis.TLS.CAFile = true, tlsFiles.CAFile
+		cfg.Redis.Username, cfg.Redis.Password = "tokengate", secret.String(testACLPassword)
+		rules := redistest.ACLRules(cfg.Redis.Username, testACLPassword)
+		if c.sentinel != nil {
+			c.sentinel.SetUser(rules...)
+		} else {
+			c.cluster.SetUser(rules...)
+		}
+	}
+	switch topo {
+	case onSentinel:
+		cfg.Redis.Addrs, cfg.Redis.MasterName = c.sentinel.Addrs(), redistest.MasterName
+	case onCluster:
+		cfg.Redis.Addrs = c.cluster.Addrs()
+	default:
+		cfg.Redis.URL = c.redis.URL()
+	}
 	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once
 	cfg.Redis.SessionCacheTTL = testCacheTTL
 	cfg.Redis.LockTTL = 10 * time.Second
+	cfg.Metrics.InsecureServeOnListen = true         // scraped through the test server
+	cfg.Provider.RefreshTokenReuseDetection = rotate // as an operator declares such a provider
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -1,13 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/session"
 )
 
 // Sign in on replica A, /auth on replica B: B finds the session and A's token in Redis and
@@ -118,6 +127,10 @@ func TestRedisSignOutRevokesOnEveryReplica(t *testing.T) {
 	if got := c.authWith(1, stolen).Status; got != http.StatusUnauthorized {
 		t.Errorf("replayed cookie on B after %s = %d; want 401", testCacheTTL, got)
 	}
+	// Nothing of the session stays: its tokens, refresh state, sid index and gauge entry.
+	if keys, err := c.redis.Do("KEYS", "*"); err != nil || keys != "" {
+		t.Errorf("redis keys after sign-out: %q (%v); want none", keys, err)
+	}
 }
 
 // Entra's front-channel logout (no cookies, just the sid) ends the session on all replicas.
@@ -223,5 +236,68 @@ func TestRedisDownAtStart(t *testing.T) {
 	c.redis.Restart()
 	if got := c.get(late, "/readyz").Status; got != http.StatusOK {
 		t.Errorf("readyz once redis answers = %d; want 200", got)
+	}
+}
+
+// Credentials Redis refuses stop the start with an error that names the keys to fix, and
+// /readyz of a running replica says so once Redis starts refusing them: waiting on an
+// "unreachable" Redis would never fix a wrong password.
+func TestRedisAuthRefusedFailsFast(t *testing.T) {
+	c := newRedisCluster(t, 1, false)
+	// On one connection: set the password, then drop every other connection (those
+	// already authenticated would stay so); the replica's next ones are refused.
+	rdb := redis.NewClient(&redis.Options{Addr: c.redis.Addr()})
+	defer rdb.Close()
+	admin := rdb.Conn()
+	defer admin.Close()
+	if err := admin.ConfigSet(t.Context(), "requirepass", "right-password-7c1e").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(t.Context(), "CLIENT", "KILL", "TYPE", "normal").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if page := c.get(0, "/readyz"); page.Status != http.StatusServiceUnavailable || !strings.Contains(string(page.Body), "redis.password") {
+		t.Errorf("readyz of a running replica after the password changed = %d %q; want 503 naming redis.password", page.Status, page.Body)
+	}
+	for _, password := range []string{"", "wrong-password"} {
+		cfg := *c.cfg
+		cfg.Redis.Password = secret.String(password)
+		_, err := newAppWith(&cfg, slog.New(slog.DiscardHandler), c.clock.Now, &http.Client{Timeout: time.Second}, nil)
+		if !errors.Is(err, errUsage) || !errors.Is(err, session.ErrStoreAuth) || !strings.Contains(err.Error(), "redis.password") {
+			t.Errorf("start with password %q = %v; want a usage error naming redis.password", password, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "right-password") {
+			t.Errorf("start error reveals the password: %v", err)
+		}
+	}
+}
+
+// Rotating cookie.secrets with the Redis store: the new key goes first, each user makes one
+// request, the old key is removed, and the user is still signed in. The one request answers
+// with one Set-Cookie sealed with the new key; the next carries none.
+func TestRedisKeyRotationKeepsUsersSignedIn(t *testing.T) {
+	c := newRedisCluster(t, 1, false)
+	c.signIn("alice")
+	oldCookies := c.cookies()
+	newKey := secret.String(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	c.cfg.Cookie.Secrets = []secret.String{newKey, c.cfg.Cookie.Secrets[0]}
+	during := len(c.replicas)
+	c.addReplica()
+	page := c.wantStatus("during the rotation", during, http.StatusOK)
+	if n := len(page.Header.Values("Set-Cookie")); n != 1 {
+		t.Fatalf("/auth with a cookie sealed with the old key set %d cookies; want exactly 1", n)
+	}
+	resealed := (&http.Response{Header: page.Header}).Cookies()
+	if again := c.authWith(during, resealed); again.Status != http.StatusOK || len(again.Header.Values("Set-Cookie")) != 0 {
+		t.Errorf("/auth with the re-sealed cookie = %d with %d Set-Cookie; want 200 and none", again.Status, len(again.Header.Values("Set-Cookie")))
+	}
+	c.cfg.Cookie.Secrets = []secret.String{newKey}
+	after := len(c.replicas)
+	c.addReplica()
+	if got := c.authWith(after, resealed).Status; got != http.StatusOK {
+		t.Errorf("/auth after the old key was removed = %d; want 200: the user stays signed in", got)
+	}
+	if got := c.authWith(after, oldCookies).Status; got != http.StatusUnauthorized {
+		t.Errorf("/auth with a cookie sealed with the removed key = %d; want 401", got)
 	}
 }

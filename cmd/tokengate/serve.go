@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokengate/tokengate/dashboards"
@@ -20,24 +21,24 @@ import (
 	"github.com/tokengate/tokengate/session"
 )
 
-func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "path of the YAML configuration file")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	cfg, err := config.Load(*configPath, os.Environ())
 	if err != nil {
-		return fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
+		return invalidConfig(err)
 	}
 	logger, err := telemetry.NewLogger(cfg.Log.Level, cfg.Log.Format, stderr)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usageErr("%w", err)
 	}
 	tracing, err := telemetry.NewTracing(ctx, version, stderr)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return usageErr("%w", err)
 	}
 	a, err := newAppWith(cfg, logger, time.Now, &http.Client{Timeout: cfg.Provider.Timeout}, tracing)
 	if err != nil {
@@ -72,6 +73,9 @@ type app struct {
 	obs     *observability
 	// metricsLn, when set, serves /metrics apart from handler (metrics.listen).
 	metricsLn net.Listener
+	// draining is set at SIGTERM: /readyz answers 503 from then on, while the listener
+	// keeps serving for shutdownDelay, so load balancers stop sending before it closes.
+	draining *atomic.Bool
 }
 
 // newApp wires tokengate with tracing off. outbound makes every call to the identity provider
@@ -84,7 +88,7 @@ func newApp(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbo
 func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, outbound *http.Client, tracing *telemetry.Tracing) (*app, error) {
 	profiles, err := dashboards.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
+		return nil, invalidConfig(err)
 	}
 	obs, err := newObservability(tracing, profiles)
 	if err != nil {
@@ -93,7 +97,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	outbound = obs.instrument(outbound)
 	keys, err := cfg.CookieKeys()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usageErr("%w", err)
 	}
 	codec, err := session.NewCodec(keys, now)
 	if err != nil {
@@ -113,12 +117,15 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 		SignInScopes: cfg.SignInScopes(),
 		HTTPClient:   outbound,
 		Now:          now,
+		// OIDC Core 3.1.3.7: other audiences and iat in the future.
+		TrustedAudiences: cfg.Provider.TrustedAudiences,
+		ClockSkew:        cfg.Provider.ClockSkew,
 	})
 	if err != nil {
 		return nil, err
 	}
 	budget := cacheBudget(context.Background(), cfg, logger)
-	backend, err := newSessionBackend(cfg, codec, logger, now, tracing, budget.OpenedCacheBytes)
+	backend, err := newSessionBackend(cfg, codec, logger, now, tracing, obs.metrics, budget.OpenedCacheBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +147,7 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	tokens, err := session.NewTokenCache(limited, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,
 		RefreshAhead:   cfg.Token.RefreshAhead,
+		InlineRefresh:  cfg.Provider.RefreshTokenReuseDetection,
 		MaxBytes:       budget.TokenCacheBytes,
 		RefreshTimeout: cfg.Provider.Timeout,
 		Now:            now,
@@ -160,16 +168,17 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 		return nil, err
 	}
 	store := backend.sessions
+	draining := new(atomic.Bool)
 	// Users in more than 200 groups: their memberships come from Graph, with a Graph token
 	// from the same refresh token, cached per session for a few minutes.
 	groups := session.NewGroupResolver(tokens, idp.NewGraphClient(cfg.Provider.GraphURL, outbound), idp.GraphScope, 5*time.Minute, now)
 	h := handlers.New(handlers.Deps{
-		Config: cfg, IdP: provider, Ready: readiness(client, backend),
+		Config: cfg, IdP: provider, Ready: readiness(draining, client, backend),
 		Sessions: store, Tokens: tokens, Logout: backend.revoker,
-		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now),
+		Dashboards: profiles, Groups: groups, PassThrough: passThroughVerifiers(profiles, outbound, now, cfg.Provider.ClockSkew),
 		Codec: codec, Logger: logger, Now: now, Tracing: tracing, Metrics: obs.metrics,
 	})
-	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, store: backend, handler: h, obs: obs}, nil
+	return &app{cfg: cfg, logger: logger, idp: client, tokens: tokens, store: backend, handler: h, obs: obs, draining: draining}, nil
 }
 
 // serve runs until ctx ends, then drains in-flight requests and stops background work.
@@ -197,7 +206,10 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		a.logger.Info("shutting down")
+		a.draining.Store(true)
+		a.logger.Info("shutting down: not ready; closing the listener after shutdownDelay",
+			slog.Duration("shutdownDelay", a.cfg.ShutdownDelay))
+		time.Sleep(a.cfg.ShutdownDelay) // the process is ending: nothing else to wait for
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		err = srv.Shutdown(shutdownCtx)
 		cancel()
@@ -238,23 +250,31 @@ func (a *app) discoverUntilReady(ctx context.Context) {
 
 // passThroughVerifiers builds one bearer verifier per profile that accepts callers' own
 // tokens.
-func passThroughVerifiers(profiles *dashboards.Set, outbound *http.Client, now func() time.Time) map[string]handlers.BearerVerifier {
+func passThroughVerifiers(profiles *dashboards.Set, outbound *http.Client, now func() time.Time, skew time.Duration) map[string]handlers.BearerVerifier {
 	out := map[string]handlers.BearerVerifier{}
 	for _, p := range profiles.Profiles() {
 		if len(p.BearerPassThrough) > 0 {
-			out[p.Name] = idp.NewBearerVerifier(p.BearerPassThrough, outbound, now)
+			v := idp.NewBearerVerifier(p.BearerPassThrough, outbound, now)
+			v.ClockSkew = skew
+			out[p.Name] = v
 		}
 	}
 	return out
 }
 
-// readiness is /readyz's check: discovery loaded and the session store answering.
-func readiness(client *idp.Client, backend *sessionBackend) func() error {
+// readiness is /readyz's check: not shutting down, discovery loaded and the session store
+// answering.
+func readiness(draining *atomic.Bool, client *idp.Client, backend *sessionBackend) func() error {
 	return func() error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
 		if !client.Ready() {
 			return errors.New("identity provider discovery not loaded")
 		}
-		if !backend.ready() {
+		if err := backend.ready(); errors.Is(err, session.ErrStoreAuth) {
+			return session.ErrStoreAuth // the cause, never the reply text, which names the user
+		} else if err != nil {
 			return errors.New("session store unreachable")
 		}
 		return nil

@@ -17,7 +17,8 @@ import (
 )
 
 // Liveness holds while the provider is unreachable; readiness follows discovery, which is
-// retried in the background; shutdown lets an in-flight request finish.
+// retried in the background; at shutdown readiness drops while the listener still serves
+// for shutdownDelay, and an in-flight request finishes.
 func TestServeReadinessAndGracefulShutdown(t *testing.T) {
 	idpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,6 +36,7 @@ func TestServeReadinessAndGracefulShutdown(t *testing.T) {
 	cfg.Provider.IssuerURL = provider.Issuer()
 	cfg.Provider.ClientID, cfg.Provider.ClientSecret = "c", "s"
 	cfg.Cookie.Secrets = []secret.String{secret.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))}
+	cfg.ShutdownDelay = 2 * time.Second
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +99,11 @@ func TestServeReadinessAndGracefulShutdown(t *testing.T) {
 	}()
 	<-slowUserinfo
 	cancel()
+	// Within shutdownDelay the listener still answers, and readiness says to go elsewhere.
+	waitFor(t, "readiness to drop at shutdown", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	if got := status("/healthz"); got != http.StatusOK {
+		t.Errorf("healthz during shutdownDelay = %d; want 200 (the listener is still open)", got)
+	}
 	if got := <-body; got != "finished" {
 		t.Errorf("in-flight request during shutdown got %q; want it to finish", got)
 	}

@@ -134,7 +134,8 @@ func endIdPSpan(span trace.Span, err error) {
 }
 
 // serveMetrics serves /metrics on metrics.listen, when it is set, until the returned stop is
-// called. The main listener serves /metrics itself otherwise (handlers.New).
+// called. The main listener serves /metrics only with metrics.insecureServeOnListen
+// (handlers.New).
 func (a *app) serveMetrics() (stop func()) {
 	if a.metricsLn == nil {
 		return func() {}
@@ -164,10 +165,13 @@ func (a *app) serveMetrics() (stop func()) {
 
 // metricsAddr says where /metrics is served, for the start-up log.
 func (a *app) metricsAddr(main net.Listener) string {
-	if a.metricsLn != nil {
+	switch {
+	case a.metricsLn != nil:
 		return a.metricsLn.Addr().String()
+	case a.cfg.Metrics.InsecureServeOnListen:
+		return main.Addr().String() + " (the main listener: metrics.insecureServeOnListen)"
 	}
-	return main.Addr().String()
+	return "not served (set metrics.listen)"
 }
 
 // closeTelemetry flushes the spans still buffered, with a fresh timeout: ctx is usually

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -214,9 +215,9 @@ next:
 
 // TestMetricsAfterTraffic drives sign-in, hits, a refusal, an anonymous request, a refresh
 // and a sign-out, then scrapes /metrics on the main listener (tracing off: metrics are on
-// regardless).
+// regardless; metrics.insecureServeOnListen, to scrape it through the test server).
 func TestMetricsAfterTraffic(t *testing.T) {
-	h := newHarness(t, twoDashboards)
+	h := newHarness(t, func(c *config.Config) { twoDashboards(c); c.Metrics.InsecureServeOnListen = true })
 	h.signIn("alice")                                                    // /auth: unauthenticated, then allow (hit)
 	h.authRequest(nil)                                                   // allow (hit)
 	h.authRequest(http.Header{"X-Forwarded-Host": {"dev.example.test"}}) // deny
@@ -273,21 +274,56 @@ func TestGrafanaDashboardQueriesExistingSeries(t *testing.T) {
 	if !json.Valid(raw) {
 		t.Fatal("the dashboard is not JSON")
 	}
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *config.Config) { c.Metrics.InsecureServeOnListen = true })
 	h.signIn("alice")
 	if _, err := h.browser.Navigate(h.auth.URL + "/oauth2/sign_out"); err != nil {
 		t.Fatal(err)
 	}
 	families := scrapeMetrics(t, h.auth.Client(), h.auth.URL+"/metrics")
+	// The Redis panels' series come from a replica on the Redis store that refreshed once.
+	c := newRedisCluster(t, 1, false)
+	c.signIn("alice")
+	c.clock.Advance(testTokenLifetime)
+	c.wantStatus("a refresh under the lock", 0, http.StatusOK)
+	maps.Copy(families, scrapeMetrics(t, c.replicas[0].srv.Client(), c.replicas[0].srv.URL+"/metrics"))
 	used := regexp.MustCompile(`\b(tokengate_[a-z_]+|go_[a-z_]+|process_[a-z_]+)`).FindAllString(string(raw), -1)
 	if len(used) < 8 {
 		t.Fatalf("the dashboard queries %d series; want every tokengate metric", len(used))
 	}
 	for _, name := range used {
-		family := strings.TrimSuffix(name, "_bucket")
+		family := strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count")
 		if _, ok := families[family]; !ok {
 			t.Errorf("the dashboard queries %s, which /metrics does not export", name)
 		}
+	}
+}
+
+// /metrics is on the main listener, which the ingress routes, only when the operator asks
+// for it: by default it is nowhere until metrics.listen names a listener of its own.
+func TestMetricsNotOnMainListenerByDefault(t *testing.T) {
+	tests := []struct {
+		name       string
+		tweak      func(*config.Config)
+		wantStatus int
+	}{
+		{name: "default", wantStatus: http.StatusNotFound},
+		{name: "metrics.listen", tweak: func(c *config.Config) { c.Metrics.Listen = "127.0.0.1:0" }, wantStatus: http.StatusNotFound},
+		{name: "insecureServeOnListen", tweak: func(c *config.Config) { c.Metrics.InsecureServeOnListen = true }, wantStatus: http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.tweak)
+			// As the ingress would forward an outsider's request, and as a scraper would.
+			for _, hdr := range []http.Header{{"X-Forwarded-For": {"203.0.113.7"}, "X-Forwarded-Host": {"auth.example.com"}}, {}} {
+				page, err := h.browser.Fetch(http.MethodGet, h.auth.URL+"/metrics", hdr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Status != tc.wantStatus || (tc.wantStatus != http.StatusOK && strings.Contains(string(page.Body), "tokengate_")) {
+					t.Errorf("/metrics on the main listener = %d; want %d", page.Status, tc.wantStatus)
+				}
+			}
+		})
 	}
 }
 

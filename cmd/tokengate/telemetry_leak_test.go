@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/tokengate/tokengate/internal/config"
 )
 
 // Nothing that unlocks the cluster may reach an exported span or a log line: no access,
@@ -19,7 +21,7 @@ import (
 // credential seen on the wire is searched for in every span field and in the logs.
 func TestTelemetryNeverContainsCredentials(t *testing.T) {
 	tap := &tokenTap{}
-	h, exp := newTracedHarness(t, twoDashboards, tap)
+	h, exp := newTracedHarness(t, func(c *config.Config) { twoDashboards(c); c.Metrics.InsecureServeOnListen = true }, tap)
 	h.signIn("alice")
 	credentials := tap.secrets()
 	for _, hop := range h.browser.Hops {

@@ -37,6 +37,7 @@ type forwardAuth struct {
 	HeaderField              string         `json:"headerField"`
 	ForwardBody              bool           `json:"forwardBody"`
 	MaxBodySize              *int64         `json:"maxBodySize"`
+	MaxResponseBodySize      *int64         `json:"maxResponseBodySize"`
 	PreserveLocationHeader   bool           `json:"preserveLocationHeader"`
 	PreserveRequestMethod    bool           `json:"preserveRequestMethod"`
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -36,17 +37,23 @@ type validator interface {
 // decoders maps "apiVersion/kind" to a fresh object of its type. A kind missing here fails the
 // check, so a new template or example kind cannot slip through undecoded.
 var decoders = map[string]func() metav1.Object{
-	"v1/ConfigMap":                            func() metav1.Object { return &corev1.ConfigMap{} },
-	"v1/Secret":                               func() metav1.Object { return &corev1.Secret{} },
-	"v1/Service":                              func() metav1.Object { return &corev1.Service{} },
-	"v1/ServiceAccount":                       func() metav1.Object { return &corev1.ServiceAccount{} },
-	"v1/Namespace":                            func() metav1.Object { return &corev1.Namespace{} },
-	"apps/v1/Deployment":                      func() metav1.Object { return &appsv1.Deployment{} },
-	"policy/v1/PodDisruptionBudget":           func() metav1.Object { return &policyv1.PodDisruptionBudget{} },
-	"networking.k8s.io/v1/Ingress":            func() metav1.Object { return &networkingv1.Ingress{} },
-	"monitoring.coreos.com/v1/ServiceMonitor": func() metav1.Object { return &serviceMonitor{} },
-	"traefik.io/v1alpha1/Middleware":          func() metav1.Object { return &middleware{} },
-	"traefik.io/v1alpha1/IngressRoute":        func() metav1.Object { return &ingressRoute{} },
+	"v1/ConfigMap":                                     func() metav1.Object { return &corev1.ConfigMap{} },
+	"v1/Secret":                                        func() metav1.Object { return &corev1.Secret{} },
+	"v1/Service":                                       func() metav1.Object { return &corev1.Service{} },
+	"v1/ServiceAccount":                                func() metav1.Object { return &corev1.ServiceAccount{} },
+	"v1/Namespace":                                     func() metav1.Object { return &corev1.Namespace{} },
+	"apps/v1/Deployment":                               func() metav1.Object { return &appsv1.Deployment{} },
+	"policy/v1/PodDisruptionBudget":                    func() metav1.Object { return &policyv1.PodDisruptionBudget{} },
+	"networking.k8s.io/v1/Ingress":                     func() metav1.Object { return &networkingv1.Ingress{} },
+	"monitoring.coreos.com/v1/ServiceMonitor":          func() metav1.Object { return &serviceMonitor{} },
+	"traefik.io/v1alpha1/Middleware":                   func() metav1.Object { return &middleware{} },
+	"traefik.io/v1alpha1/IngressRoute":                 func() metav1.Object { return &ingressRoute{} },
+	"networking.k8s.io/v1/NetworkPolicy":               func() metav1.Object { return &networkingv1.NetworkPolicy{} },
+	"monitoring.coreos.com/v1/PrometheusRule":          func() metav1.Object { return &prometheusRule{} },
+	"gateway.networking.k8s.io/v1/HTTPRoute":           func() metav1.Object { return &httpRoute{} },
+	"gateway.networking.k8s.io/v1beta1/ReferenceGrant": func() metav1.Object { return &referenceGrant{} },
+	"gateway.envoyproxy.io/v1alpha1/SecurityPolicy":    func() metav1.Object { return &securityPolicy{} },
+	"autoscaling/v2/HorizontalPodAutoscaler":           func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
 }
 
 // splitDocuments splits a YAML stream at its "---" separators.

@@ -2,6 +2,8 @@
 // deploy/helm/tokengate with helm for every values file in testdata/ and every example's
 // tokengate-values.yaml, and strictly decodes each rendered and example manifest into its
 // k8s.io/api type, so an unknown or misspelt field fails `make test` instead of a rollout.
+// Traefik objects are also validated against Traefik's own CRD schemas (testdata/traefik-crds,
+// see crdschema_test.go).
 //
 // It is its own Go module so that k8s.io dependencies stay out of tokengate's module. The
 // code is all in tests; this file only documents the package.

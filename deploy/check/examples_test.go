@@ -160,6 +160,16 @@ func protectedHosts(ms []manifest) []string {
 			}
 		}
 	}
+	// HTTPRoutes a SecurityPolicy with extAuth targets (Envoy Gateway).
+	for _, sp := range byKind[*securityPolicy](ms) {
+		for _, ref := range sp.Spec.TargetRefs {
+			for _, r := range byKind[*httpRoute](ms) {
+				if r.Name == ref.Name && r.Namespace == sp.Namespace {
+					hosts = append(hosts, r.Spec.Hostnames...)
+				}
+			}
+		}
+	}
 	return hosts
 }
 

@@ -84,6 +84,42 @@ func TestChartRefusesBadValues(t *testing.T) {
 			wantErr: "only an existingSecret can hold",
 		},
 		{
+			name:    "certificate client auth without its Secret",
+			values:  "testdata/values-parity.yaml",
+			set:     []string{"clientCertificate.secretName="},
+			wantErr: "set clientCertificate.secretName",
+		},
+		{
+			name:    "certificate and workload identity at once",
+			values:  "testdata/values-parity.yaml",
+			set:     []string{"workloadIdentity.enabled=true", "workloadIdentity.clientID=x"},
+			wantErr: "choose one way",
+		},
+		{
+			name:    "certificate with a client secret",
+			values:  "testdata/values-parity.yaml",
+			set:     []string{"existingSecret=", "cookieSecret=x", "clientSecret=s3cret"},
+			wantErr: "remove clientSecret",
+		},
+		{
+			name:    "workload identity through clientAuth instead of workloadIdentity.enabled",
+			values:  "testdata/values-minimal.yaml",
+			set:     []string{"config.provider.clientAuth=workloadIdentity"},
+			wantErr: "clientAuth",
+		},
+		{
+			name:    "network policy with Redis but no Redis peers",
+			values:  "testdata/values-parity.yaml",
+			set:     []string{"networkPolicy.redisEgressTo=null"},
+			wantErr: "networkPolicy.redisEgressTo",
+		},
+		{
+			name:    "several replicas on the cookie store with refresh-token reuse detection",
+			values:  "testdata/values-minimal.yaml",
+			set:     []string{"replicaCount=2", "config.provider.refreshTokenReuseDetection=true"},
+			wantErr: "set config.session.store redis",
+		},
+		{
 			name:    "bad forward-auth mode",
 			values:  "testdata/values-minimal.yaml",
 			set:     []string{"config.forwardAuth.mode=nginx"},

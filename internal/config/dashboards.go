@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/identity"
 )
 
 // Values of DashboardToken.Kind.
@@ -62,17 +64,34 @@ func (c *Config) validateDashboards(ps *problems) {
 				ps.add(key+".headers."+name, "is not a header /auth may send")
 			}
 		}
-		for j, dom := range d.AllowedEmailDomains {
-			if err := checkHost(strings.TrimPrefix(dom, "@")); err != nil {
-				ps.add(fmt.Sprintf("%s.allowedEmailDomains[%d]", key, j), "%q %v", dom, err)
-			}
-		}
+		validateAllowLists(ps, key, d)
 		for j, b := range d.BearerPassThrough {
 			validateBearerIssuer(ps, fmt.Sprintf("%s.bearerPassThrough[%d]", key, j), b)
 		}
 	}
 	if defaults > 1 {
 		ps.add("dashboards", "%d profiles say default: true; at most one may", defaults)
+	}
+}
+
+// validateAllowLists reads every allow-list entry the way the policy will compare it
+// (package identity), so an entry that could never match is a start-up error, not a
+// dashboard that silently refuses everyone.
+func validateAllowLists(ps *problems, key string, d Dashboard) {
+	for j, dom := range d.AllowedEmailDomains {
+		if _, err := identity.Domain(strings.TrimPrefix(dom, "@")); err != nil {
+			ps.add(fmt.Sprintf("%s.allowedEmailDomains[%d]", key, j), "%q is %v", dom, err)
+		}
+	}
+	for j, u := range d.AllowedUsers {
+		if _, err := identity.UserKey(u); err != nil {
+			ps.add(fmt.Sprintf("%s.allowedUsers[%d]", key, j), "%q is %v; want a login, an e-mail address or an object id", u, err)
+		}
+	}
+	for j, g := range d.AllowedGroups {
+		if _, err := identity.GroupKey(g); err != nil {
+			ps.add(fmt.Sprintf("%s.allowedGroups[%d]", key, j), "%q is %v; want a group object id", g, err)
+		}
 	}
 }
 

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/tokengate/tokengate/internal/forward"
+)
 
 // Defaults returns the configuration tokengate runs with when a key is not set. It is the one
 // place defaults live: Load starts from it, so a key set explicitly to zero (token.safetyMargin:
@@ -18,6 +22,7 @@ func Defaults() Config {
 			ResourceScope: DefaultResourceScope,
 			Timeout:       10 * time.Second,
 			GraphURL:      "https://graph.microsoft.com",
+			ClockSkew:     2 * time.Minute, // idp.DefaultClockSkew
 		},
 		Cookie: Cookie{Name: "_tokengate"},
 		Session: Session{
@@ -37,7 +42,7 @@ func Defaults() Config {
 			IdPCallsPerSecond: 50,
 			IdPBurst:          100,
 		},
-		ForwardAuth: ForwardAuth{Mode: ModeAuto},
+		ForwardAuth: ForwardAuth{Mode: forward.ModeAuto},
 		Log:         Log{Level: "info", Format: "json"},
 		Tracing:     Tracing{StepSpans: StepSpansAuto},
 	}

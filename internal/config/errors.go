@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -58,10 +59,38 @@ func (ps *problems) addErr(key string, err error) {
 	*ps = append(*ps, Problem{Key: key, Err: err})
 }
 
-// err returns nil for no problems and a *ValidationError otherwise.
+// err returns nil for no problems and a *ValidationError otherwise, with one Problem per key:
+// several reasons for the same key are joined, so an operator reads each key once.
 func (ps problems) err() error {
 	if len(ps) == 0 {
 		return nil
 	}
-	return &ValidationError{Problems: ps}
+	return &ValidationError{Problems: ps.merged()}
 }
+
+// merged joins the problems of each key into one, in the order keys first appear.
+func (ps problems) merged() []Problem {
+	index := make(map[string]int, len(ps))
+	var out []Problem
+	for _, p := range ps {
+		i, seen := index[p.Key]
+		if !seen {
+			index[p.Key] = len(out)
+			out = append(out, p)
+			continue
+		}
+		out[i].Err = joinedErr{out[i].Err, p.Err}
+	}
+	return out
+}
+
+// joinedErr is two reasons for one key, printed "first; second". errors.Is and errors.As
+// reach both.
+type joinedErr [2]error
+
+func (j joinedErr) Error() string   { return j[0].Error() + "; " + j[1].Error() }
+func (j joinedErr) Unwrap() []error { return j[:] }
+
+// errSyntax marks a configuration file that is not YAML: nothing else is reported with it,
+// since every "required" that would follow is a consequence of the unreadable file.
+var errSyntax = errors.New("parse")

@@ -28,9 +28,13 @@ func Load(path string, environ []string) (*Config, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
+			// Alone: the "required" lines that would follow all come from the missing file.
 			ps.add(path, "read configuration file: %w", err)
-		} else {
-			ps = append(ps, decodeYAML(&c, path, data)...)
+			return nil, ps.err()
+		}
+		ps = decodeYAML(&c, path, data)
+		if len(ps) == 1 && errors.Is(ps[0].Err, errSyntax) {
+			return nil, ps.err()
 		}
 	}
 	ps = append(ps, applyEnv(&c, environ)...)

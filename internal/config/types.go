@@ -23,6 +23,10 @@ type Config struct {
 	PublicURL string `yaml:"publicURL"`
 	// Listen is the address the HTTP server binds, e.g. ":4180".
 	Listen string `yaml:"listen"`
+	// ShutdownDelay is how long tokengate keeps serving after SIGTERM with /readyz already
+	// answering 503, so that the ingress and the Service stop sending to it before the
+	// listener closes. In-flight requests then get up to 20s more to finish.
+	ShutdownDelay time.Duration `yaml:"shutdownDelay"`
 	// AllowedRedirectDomains lists hosts that rd= may send the browser to after sign-in:
 	// an exact host ("headlamp.example.com") or a leading-dot suffix (".example.com").
 	AllowedRedirectDomains []string `yaml:"allowedRedirectDomains"`
@@ -124,6 +128,18 @@ type Provider struct {
 	// GraphURL is Microsoft Graph, used only to resolve groups overage. Default
 	// https://graph.microsoft.com.
 	GraphURL string `yaml:"graphURL"`
+	// TrustedAudiences are audiences besides ClientID that an id_token may also name (OIDC
+	// Core 3.1.3.7: with several audiences, every one must be trusted and azp must be the
+	// client id). Default none: only the client id.
+	TrustedAudiences []string `yaml:"trustedAudiences"`
+	// ClockSkew is how far in the future a token's iat or nbf may be, for clocks that
+	// disagree. Default 2m, at most 5m; 0s tolerates none.
+	ClockSkew time.Duration `yaml:"clockSkew"`
+	// RefreshTokenReuseDetection declares that the provider revokes a sign-in when one of its
+	// refresh tokens is redeemed twice (Keycloak, Okta, Auth0, Dex; not Entra). The cookie
+	// store then refreshes inside the request, never in the background, so the rotated
+	// refresh token always leaves with the answer that writes it into the cookie.
+	RefreshTokenReuseDetection bool `yaml:"refreshTokenReuseDetection"`
 }
 
 // ClientCertificate is a certificate uploaded to the app registration and its private key.
@@ -228,7 +244,7 @@ type Token struct {
 
 // ForwardAuth configures which proxy headers are believed.
 type ForwardAuth struct {
-	// Mode is "auto" (default), "ingress-nginx", "traefik" or "caddy".
+	// Mode is "auto" (default), "ingress-nginx", "traefik", "caddy" or "envoy".
 	Mode string `yaml:"mode"`
 	// CacheTTL, when above zero, lets /auth answer with X-Accel-Expires so that an NGINX
 	// auth cache (ingress-nginx auth-cache-key) may keep a 200 for at most this long, and
@@ -254,9 +270,14 @@ type Log struct {
 
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
-	// Listen is the address of a separate listener for /metrics, e.g. ":9090". Empty (the
-	// default) serves /metrics on the main listener, where the ingress may expose it.
+	// Listen is the address of a separate listener for /metrics, e.g. ":9090": the only
+	// place /metrics is served by default. Empty: /metrics is not served at all, unless
+	// InsecureServeOnListen.
 	Listen string `yaml:"listen"`
+	// InsecureServeOnListen serves /metrics on the main listener, which the ingress routes:
+	// anyone who reaches the auth host then reads the metrics (user counts, dashboard
+	// names, trace ids). Off by default; for installs that cannot open a second port.
+	InsecureServeOnListen bool `yaml:"insecureServeOnListen"`
 }
 
 // Tracing shapes the traces of /auth. Whether and where traces go is the standard OTEL_*

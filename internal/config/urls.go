@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
 // wantHost ends the messages about allowedRedirectDomains entries.
-const wantHost = "want a host such as example.com or .example.com"
+const wantHost = "want a host such as example.com or .example.com, optionally with a port (example.com:8443)"
 
 // parseWebURL checks an absolute https URL without query or fragment (an OIDC issuer must not
 // have them either, OpenID Connect Discovery §2). Plain http is accepted only for loopback,
@@ -53,8 +54,9 @@ func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-// checkDomain checks an allowedRedirectDomains entry: an exact host or a leading-dot suffix.
-// The error completes a sentence that starts with the quoted entry.
+// checkDomain checks an allowedRedirectDomains entry: an exact host or a leading-dot suffix,
+// optionally with a port. Without a port an entry allows only the default port of the
+// redirect's scheme. The error completes a sentence that starts with the quoted entry.
 func checkDomain(d string) error {
 	switch {
 	case d == "":
@@ -65,8 +67,10 @@ func checkDomain(d string) error {
 		return errors.New("has a wildcard; use a leading dot (.example.com) to allow subdomains")
 	case strings.Contains(d, "/"):
 		return errors.New("has a path; " + wantHost)
-	case strings.Contains(d, ":"):
-		return errors.New("has a port; " + wantHost)
+	}
+	d, port, hasPort := strings.Cut(d, ":")
+	if hasPort && !isPort(port) {
+		return errors.New("has a port that is not a number from 1 to 65535 without leading zeros; " + wantHost)
 	}
 	host, suffix := strings.CutPrefix(d, ".")
 	if err := checkHost(host); err != nil {
@@ -77,6 +81,12 @@ func checkDomain(d string) error {
 		return errors.New("is too broad: a leading-dot domain needs at least two labels (.example.com)")
 	}
 	return nil
+}
+
+// isPort accepts 1-65535 in its canonical decimal form, as the redirect check reads ports.
+func isPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == p
 }
 
 // checkHost checks a DNS host name (RFC 1123 labels). The error completes a sentence that

@@ -7,20 +7,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/forward"
 )
 
 // Values of Provider.ClientAuthMethod.
 const (
 	AuthClientSecretPost  = "client_secret_post"
 	AuthClientSecretBasic = "client_secret_basic"
-)
-
-// Values of ForwardAuth.Mode.
-const (
-	ModeAuto         = "auto"
-	ModeIngressNginx = "ingress-nginx"
-	ModeTraefik      = "traefik"
-	ModeCaddy        = "caddy"
 )
 
 // Bounds that Validate enforces.
@@ -38,6 +32,7 @@ func (c *Config) Validate() error {
 	var ps problems
 	public := c.validateTop(&ps)
 	c.validateProvider(&ps)
+	c.validatePlaceholders(&ps) // placeholders.go
 	c.validateCookie(&ps, public)
 	c.validateTimes(&ps)
 	c.validateRedis(&ps)
@@ -45,8 +40,8 @@ func (c *Config) Validate() error {
 	if _, err := parseWebURL(c.Provider.GraphURL, "https://graph.microsoft.com"); err != nil {
 		ps.addErr("provider.graphURL", err)
 	}
-	if !slices.Contains([]string{ModeAuto, ModeIngressNginx, ModeTraefik, ModeCaddy}, c.ForwardAuth.Mode) {
-		ps.add("forwardAuth.mode", "%q is not one of auto, ingress-nginx, traefik, caddy", c.ForwardAuth.Mode)
+	if !slices.Contains(forward.Modes, c.ForwardAuth.Mode) {
+		ps.add("forwardAuth.mode", "%q is not one of %s", c.ForwardAuth.Mode, strings.Join(forward.Modes, ", "))
 	}
 	if c.ForwardAuth.CacheTTL < 0 || c.ForwardAuth.CacheTTL > 5*time.Minute {
 		ps.add("forwardAuth.cacheTTL", "%s is outside 0s–5m: a longer auth cache keeps signed-out users in", c.ForwardAuth.CacheTTL)
@@ -64,6 +59,10 @@ func (c *Config) Validate() error {
 	return ps.err()
 }
 
+// MaxShutdownDelay bounds shutdownDelay: Kubernetes' default grace period is 30s, and a
+// longer delay only slows every rollout.
+const MaxShutdownDelay = time.Minute
+
 // validateTop checks the top-level keys and returns the parsed public URL (nil when invalid).
 func (c *Config) validateTop(ps *problems) *url.URL {
 	public, err := parseWebURL(c.PublicURL, "https://auth.example.com")
@@ -72,6 +71,9 @@ func (c *Config) validateTop(ps *problems) *url.URL {
 	}
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		ps.add("listen", "%q is not host:port; want e.g. :4180", c.Listen)
+	}
+	if c.ShutdownDelay < 0 || c.ShutdownDelay > MaxShutdownDelay {
+		ps.add("shutdownDelay", "%s is outside 0s–1m", c.ShutdownDelay)
 	}
 	for i, d := range c.AllowedRedirectDomains {
 		if err := checkDomain(d); err != nil {
@@ -112,6 +114,7 @@ func (c *Config) validateProvider(ps *problems) {
 	if err := checkResourceScope(p.ResourceScope); err != nil {
 		ps.addErr("provider.resourceScope", err)
 	}
+	c.validateTokenChecks(ps)
 	if p.Timeout <= 0 {
 		ps.add("provider.timeout", "%s must be > 0: every call to the provider needs a timeout", p.Timeout)
 	}
@@ -179,11 +182,31 @@ func (c *Config) validateMetrics(ps *problems) {
 	if l == "" {
 		return
 	}
+	if c.Metrics.InsecureServeOnListen {
+		ps.add("metrics.insecureServeOnListen", "true with metrics.listen %q set; choose one place for /metrics", l)
+	}
 	if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
-		ps.add("metrics.listen", "%q is not host:port; want e.g. :9090, or empty to serve /metrics on listen", l)
+		ps.add("metrics.listen", "%q is not host:port; want e.g. :9090", l)
 		return
 	}
 	if l == c.Listen {
-		ps.add("metrics.listen", "%q is also listen; leave metrics.listen empty to serve /metrics there", l)
+		ps.add("metrics.listen", "%q is also listen; /metrics needs a listener the ingress does not route", l)
+	}
+}
+
+// maxClockSkew bounds provider.clockSkew: beyond it a token minted for a later attack, or a
+// clock that is simply wrong, would pass the iat check.
+const maxClockSkew = 5 * time.Minute
+
+// validateTokenChecks checks the keys of the id_token and access token checks.
+func (c *Config) validateTokenChecks(ps *problems) {
+	p := &c.Provider
+	if p.ClockSkew < 0 || p.ClockSkew > maxClockSkew {
+		ps.add("provider.clockSkew", "%s: want 0s to %s", p.ClockSkew, maxClockSkew)
+	}
+	for i, a := range p.TrustedAudiences {
+		if a == "" || strings.TrimSpace(a) != a || strings.ContainsAny(a, "\x00\r\n\t") {
+			ps.add(fmt.Sprintf("provider.trustedAudiences[%d]", i), "%q: want an audience (an application id or URI) without spaces", a)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/secret"
+
+	"github.com/tokengate/tokengate/internal/forward"
 )
 
 func TestValidate(t *testing.T) {
@@ -41,7 +43,19 @@ func TestValidate(t *testing.T) {
 		}},
 		{name: "redirect domain scheme", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"a.com", "https://b.com"} }, key: "allowedRedirectDomains[1]", parts: []string{"scheme"}},
 		{name: "redirect domain path", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com/x"} }, key: "allowedRedirectDomains[0]", parts: []string{"path"}},
-		{name: "redirect domain port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:443"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "clock skew above five minutes", mutate: func(c *Config) { c.Provider.ClockSkew = 6 * time.Minute }, key: "provider.clockSkew", parts: []string{"5m0s"}},
+		{name: "negative clock skew", mutate: func(c *Config) { c.Provider.ClockSkew = -time.Second }, key: "provider.clockSkew"},
+		{name: "zero clock skew", mutate: func(c *Config) { c.Provider.ClockSkew = 0 }},
+		{name: "trusted audiences", mutate: func(c *Config) {
+			c.Provider.TrustedAudiences = []string{"api://tools", "00000000-0000-0000-0000-000000000001"}
+		}},
+		{name: "empty trusted audience", mutate: func(c *Config) { c.Provider.TrustedAudiences = []string{"api://tools", ""} }, key: "provider.trustedAudiences[1]"},
+		{name: "trusted audience with a space", mutate: func(c *Config) { c.Provider.TrustedAudiences = []string{" api://tools"} }, key: "provider.trustedAudiences[0]"},
+		{name: "redirect domain with port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:8443", ".c.com:443", "localhost:8080"} }},
+		{name: "redirect domain port zero", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:0"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "redirect domain empty port", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{".b.com:"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "redirect domain port leading zero", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:0443"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
+		{name: "redirect domain two ports", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"b.com:443:443"} }, key: "allowedRedirectDomains[0]", parts: []string{"port"}},
 		{name: "redirect domain wildcard", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{"*.b.com"} }, key: "allowedRedirectDomains[0]", parts: []string{"wildcard"}},
 		{name: "redirect domain empty", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{""} }, key: "allowedRedirectDomains[0]", parts: []string{"empty"}},
 		{name: "redirect domain too broad", mutate: func(c *Config) { c.AllowedRedirectDomains = []string{".com"} }, key: "allowedRedirectDomains[0]", parts: []string{"too broad"}},
@@ -109,7 +123,7 @@ func TestValidate(t *testing.T) {
 		{name: "cache 1 MiB", mutate: func(c *Config) { c.Token.CacheMaxBytes = 1 << 20 }},
 		{name: "cache too small", mutate: func(c *Config) { c.Token.CacheMaxBytes = 1<<20 - 1 }, key: "token.cacheMaxBytes", parts: []string{"1 MiB"}},
 
-		{name: "mode traefik", mutate: func(c *Config) { c.ForwardAuth.Mode = ModeTraefik }},
+		{name: "mode traefik", mutate: func(c *Config) { c.ForwardAuth.Mode = forward.ModeTraefik }},
 		{name: "cache ttl 30s", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = 30 * time.Second }},
 		{name: "cache ttl too long", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = time.Hour }, key: "forwardAuth.cacheTTL", parts: []string{"1h0m0s"}},
 		{name: "cache ttl negative", mutate: func(c *Config) { c.ForwardAuth.CacheTTL = -time.Second }, key: "forwardAuth.cacheTTL"},
@@ -119,7 +133,10 @@ func TestValidate(t *testing.T) {
 		{name: "step spans bad", mutate: func(c *Config) { c.Tracing.StepSpans = "sometimes" }, key: "tracing.stepSpans"},
 		{name: "metrics listener", mutate: func(c *Config) { c.Metrics.Listen = ":9090" }},
 		{name: "metrics listener bad", mutate: func(c *Config) { c.Metrics.Listen = "9090" }, key: "metrics.listen", parts: []string{"host:port"}},
-		{name: "metrics listener is listen", mutate: func(c *Config) { c.Metrics.Listen = c.Listen }, key: "metrics.listen", parts: []string{"leave metrics.listen empty"}},
+		{name: "metrics listener is listen", mutate: func(c *Config) { c.Metrics.Listen = c.Listen }, key: "metrics.listen", parts: []string{"the ingress does not route"}},
+		{name: "metrics on the main listener", mutate: func(c *Config) { c.Metrics.InsecureServeOnListen = true }},
+		{name: "metrics in two places", mutate: func(c *Config) { c.Metrics.Listen = ":9090"; c.Metrics.InsecureServeOnListen = true },
+			key: "metrics.insecureServeOnListen", parts: []string{"choose one"}},
 		{name: "graph url http", mutate: func(c *Config) { c.Provider.GraphURL = "http://graph.example.com" }, key: "provider.graphURL"},
 
 		{name: "dashboards good", mutate: func(c *Config) { c.Dashboards = goodDashboards() }},
@@ -166,6 +183,30 @@ func TestValidate(t *testing.T) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].AllowedEmailDomains = []string{"exa mple.com"}
 		}, key: "dashboards[0].allowedEmailDomains[0]"},
+		{name: "email domain with a trailing dot", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"example.com."}
+		}, key: "dashboards[0].allowedEmailDomains[0]", parts: []string{"ends with a dot"}},
+		{name: "single-label email domain", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"example"}
+		}, key: "dashboards[0].allowedEmailDomains[0]", parts: []string{"two labels"}},
+		{name: "idn email domain", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedEmailDomains = []string{"bücher.de", "@xn--bcher-kva.de"}
+		}},
+		{name: "allowed user with two @", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedUsers = []string{"alice@example.com", "a@evil.com@example.com"}
+		}, key: "dashboards[0].allowedUsers[1]", parts: []string{"more than one @"}},
+		{name: "empty allowed user", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedUsers = []string{""}
+		}, key: "dashboards[0].allowedUsers[0]", parts: []string{"empty"}},
+		{name: "allowed group with a space", mutate: func(c *Config) {
+			c.Dashboards = goodDashboards()
+			c.Dashboards[0].AllowedGroups = []string{" g-admins"}
+		}, key: "dashboards[0].allowedGroups[0]", parts: []string{"spaces"}},
 		{name: "pass-through without audience", mutate: func(c *Config) {
 			c.Dashboards = goodDashboards()
 			c.Dashboards[0].BearerPassThrough = []BearerIssuer{{IssuerURL: "https://sts.windows.net/t/"}}

@@ -24,7 +24,7 @@ func decodeYAML(c *Config, source string, data []byte) problems {
 		if errors.Is(err, io.EOF) {
 			return nil // empty file, or only comments
 		}
-		return problems{{Key: source, Err: fmt.Errorf("parse: %w", err)}}
+		return problems{{Key: source, Err: fmt.Errorf("%w: %w", errSyntax, err)}}
 	}
 	var ps problems
 	var next yaml.Node

@@ -32,6 +32,12 @@ type Config struct {
 	// BaseURL is where clients reach the provider, e.g. http://127.0.0.1:5556 (a trailing
 	// slash is trimmed). It stands in for https://login.microsoftonline.com.
 	BaseURL string
+	// STSBaseURL is where the v1 access-token issuer lives, standing in for
+	// https://sts.windows.net: access tokens carry iss STSBaseURL/<tenant>/ and its discovery
+	// document and keys are served there. Default BaseURL. A Kubernetes API server fetches
+	// an issuer's discovery over https only, so a demo with a real API server serves Handler
+	// a second time over TLS here while the browser keeps the plain-http sign-in pages.
+	STSBaseURL string
 	// TenantID is the directory (tenant) id; default DefaultTenantID.
 	TenantID string
 	// Clients are the app registrations; at least one.
@@ -63,6 +69,7 @@ type Config struct {
 type Provider struct {
 	cfg     Config
 	base    string // BaseURL/<tenant>
+	stsBase string // STSBaseURL/<tenant>
 	now     func() time.Time
 	key     *signingKey
 	clients map[string]*Client
@@ -82,6 +89,7 @@ type Provider struct {
 	unavailable    bool
 	throttle       throttleState // SetThrottle (throttle.go)
 	nextPrune      time.Time     // pruneLocked does nothing before it (store.go)
+	echo           EchoMode      // echo.go
 
 	graph      graphState     // the Microsoft Graph stand-in (graph.go)
 	assertions assertionState // client assertions seen (assertion.go)
@@ -97,6 +105,7 @@ func New(cfg Config) (*Provider, error) {
 	p := &Provider{
 		cfg:           cfg,
 		base:          cfg.BaseURL + "/" + cfg.TenantID,
+		stsBase:       cfg.STSBaseURL + "/" + cfg.TenantID,
 		now:           cfg.Now,
 		clients:       make(map[string]*Client, len(cfg.Clients)),
 		users:         make(map[string]*User, len(cfg.Users)),
@@ -136,6 +145,13 @@ func withDefaults(cfg Config) (Config, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if cfg.BaseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return cfg, errors.New("BaseURL: want an absolute http(s) URL such as http://127.0.0.1:5556")
+	}
+	cfg.STSBaseURL = strings.TrimRight(cfg.STSBaseURL, "/")
+	if cfg.STSBaseURL == "" {
+		cfg.STSBaseURL = cfg.BaseURL
+	}
+	if u, err := url.Parse(cfg.STSBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, errors.New("STSBaseURL: want an absolute http(s) URL such as https://127.0.0.1:5557")
 	}
 	if len(cfg.Clients) == 0 {
 		return cfg, errors.New("at least one client is required (Config.Clients)")
@@ -183,7 +199,8 @@ func setDefault(d *time.Duration, v time.Duration) {
 	}
 }
 
-// Handler serves every endpoint under BaseURL (the paths carry the tenant id, as Entra's do).
+// Handler serves every endpoint under BaseURL (the paths carry the tenant id, as Entra's do),
+// and the v1 issuer's discovery and keys under STSBaseURL when that is served separately.
 func (p *Provider) Handler() http.Handler { return p.handler }
 
 func (p *Provider) routes() http.Handler {
@@ -204,10 +221,10 @@ func (p *Provider) routes() http.Handler {
 // Issuer is the v2 issuer, BaseURL/<tenant>/v2.0: the iss of ID tokens.
 func (p *Provider) Issuer() string { return p.base + "/v2.0" }
 
-// AccessTokenIssuer is the v1 issuer, BaseURL/<tenant>/: the iss of AKS and Graph access
+// AccessTokenIssuer is the v1 issuer, STSBaseURL/<tenant>/: the iss of AKS and Graph access
 // tokens. It stands in for https://sts.windows.net/<tenant>/ and has its own discovery document,
 // so go-oidc can verify v1 access tokens with oidc.NewProvider(ctx, p.AccessTokenIssuer()).
-func (p *Provider) AccessTokenIssuer() string { return p.base + "/" }
+func (p *Provider) AccessTokenIssuer() string { return p.stsBase + "/" }
 
 // TenantID is the tenant (directory) id in every URL and in the tid claim.
 func (p *Provider) TenantID() string { return p.cfg.TenantID }

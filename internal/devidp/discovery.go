@@ -59,7 +59,7 @@ func (p *Provider) buildDocuments() error {
 	// only the v2 ones, so it names those rather than URLs that would 404.
 	v1 := v2
 	v1.Issuer = p.AccessTokenIssuer()
-	v1.JWKSURI = p.base + "/discovery/keys"
+	v1.JWKSURI = p.stsBase + "/discovery/keys"
 	var err error
 	if p.metadataV2, err = json.Marshal(v2); err != nil {
 		return fmt.Errorf("marshal v2 metadata: %w", err)

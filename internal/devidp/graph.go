@@ -101,6 +101,10 @@ func (p *Provider) getMemberObjects(w http.ResponseWriter, r *http.Request) {
 	p.graph.mu.Lock()
 	p.graph.calls++
 	p.graph.mu.Unlock()
+	if mode := p.echoMode(); mode != EchoOff {
+		writeEcho(w, mode, true, echoRequest(r, nil))
+		return
+	}
 	claims, gerr := p.authenticateGraph(r)
 	if gerr == nil && !slices.ContainsFunc(strings.Fields(claims.Scopes), grantsMemberRead) {
 		gerr = &graphError{status: http.StatusForbidden, code: "Authorization_RequestDenied",

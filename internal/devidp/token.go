@@ -33,13 +33,17 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	grantType := form.Get("grant_type")
 	p.mu.Lock()
 	p.tokenCalls[grantType]++
-	down := p.unavailable
+	down, echo := p.unavailable, p.echo
 	var slowDown *entraError
 	var retryAfter time.Duration
 	if grantType == "refresh_token" {
 		slowDown, retryAfter = p.throttled(form.Get("refresh_token"), form.Get("scope"))
 	}
 	p.mu.Unlock()
+	if echo != EchoOff {
+		writeEcho(w, echo, false, echoRequest(r, form))
+		return
+	}
 	if slowDown != nil {
 		p.writeThrottled(w, r, slowDown, retryAfter)
 		return

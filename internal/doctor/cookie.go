@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/forward"
 )
 
 // keyVerdict judges a 32-byte cookie key by what a random one would never look like.
@@ -142,25 +143,6 @@ func checkCookieDomain(cfg *config.Config) []Result {
 	return out
 }
 
-// redirectAllowed mirrors handlers.RedirectPolicy: an exact entry, or a ".suffix" entry that
-// allows subdomains but not the apex. A "*.x" host needs a suffix entry covering x's
-// subdomains.
-func redirectAllowed(host string, allowed []string) bool {
-	for _, a := range allowed {
-		a = strings.ToLower(strings.TrimSpace(a))
-		if suffix, ok := strings.CutPrefix(host, "*"); ok {
-			if strings.HasPrefix(a, ".") && strings.HasSuffix(suffix, a) {
-				return true
-			}
-			continue
-		}
-		if host == a || (strings.HasPrefix(a, ".") && strings.HasSuffix(host, a)) {
-			return true
-		}
-	}
-	return false
-}
-
 func checkRedirectDomains(cfg *config.Config) []Result {
 	const name = "allowed redirects"
 	hosts := dashboardHosts(cfg)
@@ -172,9 +154,10 @@ func checkRedirectDomains(cfg *config.Config) []Result {
 		}
 		return []Result{{Status: OK, Name: name, Detail: "allowedRedirectDomains: " + strings.Join(cfg.AllowedRedirectDomains, ", ")}}
 	}
+	redirects := forward.NewRedirectPolicy(cfg.AllowedRedirectDomains)
 	var out []Result
 	for _, h := range hosts {
-		if !redirectAllowed(h.host, cfg.AllowedRedirectDomains) {
+		if !redirects.CoversHost(h.host) {
 			want := h.host
 			if strings.HasPrefix(want, "*.") {
 				want = strings.TrimPrefix(want, "*")

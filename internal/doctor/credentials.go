@@ -95,7 +95,11 @@ func checkCredentials(ctx context.Context, client *http.Client, cfg *config.Conf
 	case err == nil:
 		return Result{Status: OK, Name: name, Detail: fmt.Sprintf("accepted: the token endpoint issued an app-only token for %s/.default (discarded unread)", res)}
 	case errors.As(err, &pe):
-		return judgeCredentials(pe.Status, tokenError{Error: pe.Code, Description: pe.Description, SubError: pe.SubError}, cfg, renew)
+		te := tokenError{Error: pe.Code, Description: pe.Description, SubError: pe.SubError}
+		if pe.AADSTS != 0 {
+			te.Codes = []int{pe.AADSTS}
+		}
+		return judgeCredentials(pe.Status, te, cfg, renew)
 	case errors.Is(err, idp.ErrUnavailable):
 		return Result{Status: Fail, Name: name, Detail: "could not tell: " + unwrapURLError(err).Error(),
 			Fix: "check that tokengate's network reaches the token endpoint; if it does, the identity provider is having an outage"}

@@ -44,7 +44,7 @@ func groupsMapping(u mappedUser, a JWTAuthenticator, key string) Result {
 	m := a.ClaimMappings.Groups
 	fix := fmt.Sprintf("%s.claimMappings.groups.prefix: %q", key, aksJWTPrefix)
 	if m.Expression != "" {
-		fix = fmt.Sprintf("%s.claimMappings.groups.expression mapping each group g to '%s' + g, e.g. claims.groups.map(g, '%s' + g)", key, aksJWTPrefix, aksJWTPrefix)
+		fix = fmt.Sprintf("%s.claimMappings.groups.expression mapping each group g to '%s' + g, e.g. dyn(claims.groups).map(g, '%s' + g)", key, aksJWTPrefix, aksJWTPrefix)
 	}
 	return Result{Status: Fail, Name: name,
 		Detail: fmt.Sprintf("%d of %d mapped groups do not start with %q (%s); AKS requires every mapped username and group to", len(bad), len(u.Groups), aksJWTPrefix, listSome(bad)),

@@ -17,12 +17,23 @@ import (
 // they can never collide with Entra users or the cluster's system: identities.
 const aksJWTPrefix = "aks:jwt:"
 
-// newCELEnv declares one variable, as the API server does: claims (a map) for claim rules
-// and mappings, user for user validation rules. The extension libraries are the ones
-// Kubernetes enables for these expressions.
+// errNoCompile is an expression the API server would not compile: it then refuses the whole
+// configuration, at start or on reload, rather than any one token.
+var errNoCompile = errors.New("does not compile")
+
+// newCELEnv declares one variable, as the API server does: claims for claim rules and
+// mappings, user for user validation rules. The extension libraries are the ones Kubernetes
+// enables for these expressions. The API server types claims as map(string, any), not dyn:
+// kube-apiserver v1.37.2 refuses to load claims.groups.map(...) ("expression of type 'any'
+// cannot be range of a comprehension") and wants dyn(claims.groups).map(...), so doctor must
+// refuse it too.
 func newCELEnv(variable string) (*cel.Env, error) {
+	valueType := cel.DynType
+	if variable == "claims" {
+		valueType = cel.AnyType
+	}
 	env, err := cel.NewEnv(
-		cel.Variable(variable, cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable(variable, cel.MapType(cel.StringType, valueType)),
 		ext.Strings(), ext.Sets(), ext.Lists(), ext.Encoders(), ext.Math(),
 	)
 	if err != nil {
@@ -35,7 +46,7 @@ func newCELEnv(variable string) (*cel.Env, error) {
 func evalCEL(env *cel.Env, expr, variable string, value any) (ref.Val, error) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("does not compile: %w", iss.Err())
+		return nil, fmt.Errorf("%w: %w", errNoCompile, iss.Err())
 	}
 	prg, err := env.Program(ast)
 	if err != nil {
@@ -89,8 +100,11 @@ func ExplainStructured(t *Token, ac *AuthenticationConfiguration) []Result {
 	out = append(out, claimRules(claimsEnv, t, a, key)...)
 	u, mapErr := mapUser(claimsEnv, t, a.ClaimMappings)
 	if mapErr != nil {
-		return append(out, Result{Status: Fail, Name: "claim mappings", Detail: fmt.Sprintf("%s.claimMappings.%v", key, mapErr),
-			Fix: "the API server refuses the token (401) when a mapping fails"})
+		fix := "the API server refuses the token (401) when a mapping fails"
+		if errors.Is(mapErr, errNoCompile) {
+			fix = "the API server refuses to load this configuration (at start, or keeps the previous one on reload)"
+		}
+		return append(out, Result{Status: Fail, Name: "claim mappings", Detail: fmt.Sprintf("%s.claimMappings.%v", key, mapErr), Fix: fix})
 	}
 	out = append(out, usernameMapping(u, a, key), groupsMapping(u, a, key))
 	if u.UID != "" {

@@ -61,12 +61,19 @@ func TestExplainStructured(t *testing.T) {
 		{
 			name: "CEL expression mappings",
 			mappings: "      username: {expression: \"'aks:jwt:' + claims.email.split('@')[0]\"}\n" +
-				"      groups: {expression: \"claims.groups.map(g, 'aks:jwt:' + g)\"}\n" +
+				"      groups: {expression: \"dyn(claims.groups).map(g, 'aks:jwt:' + g)\"}\n" +
 				"      uid: {expression: 'claims.sub'}\n" +
 				"      extra:\n        - {key: example.com/domain, valueExpression: 'claims.hd'}",
 			rules: "    userValidationRules:\n      - {expression: \"!user.username.startsWith('aks:jwt:system')\", message: no system users}",
 			want: []string{"✓ username — the cluster names the user aks:jwt:alice", "✓ groups — 2 mapped: aks:jwt:admins, aks:jwt:dev",
 				"✓ uid — alice", "✓ extra — example.com/domain = example.com", "✓ user validation — all 1 rule(s) pass"},
+		},
+		{
+			// The API server types claims' values as any: it refuses to range over one.
+			name:     "CEL map over a claim without dyn",
+			mappings: "      username: {claim: sub, prefix: \"aks:jwt:\"}\n      groups: {expression: \"claims.groups.map(g, 'aks:jwt:' + g)\"}", wantFail: true,
+			want: []string{"✗ claim mappings — jwt[1].claimMappings.groups:", "does not compile", "expression of type 'any' cannot be range of a comprehension",
+				"the API server refuses to load this configuration"},
 		},
 		{
 			name:     "CEL expression without the prefix",

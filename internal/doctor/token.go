@@ -1,12 +1,14 @@
 package doctor
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/config"
+	"github.com/tokengate/tokengate/internal/idp"
 )
 
 // tokenKind is what a JWT is, judged from its claims the way Entra shapes them.
@@ -88,12 +90,26 @@ func kindResult(t *Token, structured bool) Result {
 
 func expiryResult(t *Token, now time.Time) Result {
 	const name = "expiry"
-	exp, ok := t.time("exp")
-	if !ok {
+	// Read as tokengate does: a quoted or null exp, iat or nbf is refused, not ignored.
+	payload, err := json.Marshal(t.Claims)
+	if err != nil {
+		return Result{Status: Fail, Name: name, Detail: "the claims cannot be read back as JSON"}
+	}
+	tc, err := idp.ReadTimeClaims(payload)
+	if err != nil {
+		return Result{Status: Fail, Name: name, Detail: err.Error() + "; tokengate refuses the token",
+			Fix: "the issuer must send exp, iat and nbf as JSON numbers of seconds (RFC 7519 NumericDate)"}
+	}
+	exp := tc.Expiry
+	if exp.IsZero() {
 		return Result{Status: Fail, Name: name, Detail: "the token has no exp claim; the API server refuses it"}
 	}
-	if nbf, ok := t.time("nbf"); ok && now.Before(nbf) {
+	if nbf := tc.NotBefore; !nbf.IsZero() && now.Before(nbf) {
 		return Result{Status: Fail, Name: name, Detail: fmt.Sprintf("not valid before %s, %s from now", nbf.Format(time.RFC3339), nbf.Sub(now).Round(time.Second)),
+			Fix: "check the clocks of the machines involved (NTP)"}
+	}
+	if iat := tc.IssuedAt; iat.After(now.Add(idp.DefaultClockSkew)) {
+		return Result{Status: Fail, Name: name, Detail: fmt.Sprintf("issued at %s, %s in the future; tokengate refuses an iat beyond provider.clockSkew", iat.Format(time.RFC3339), iat.Sub(now).Round(time.Second)),
 			Fix: "check the clocks of the machines involved (NTP)"}
 	}
 	if !now.Before(exp) {

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,21 @@ func TestExplainToken(t *testing.T) {
 			name: "Microsoft Graph token", now: now, wantFail: true,
 			raw:  signJWT(t, map[string]any{"nonce": "abc"}, map[string]any{"aud": "00000003-0000-0000-c000-000000000000", "scp": "User.Read", "exp": exp}),
 			want: []string{"✗ token kind — a Microsoft Graph access token (its header carries a nonce)"},
+		},
+		{
+			name: "exp a quoted number", now: now, wantFail: true,
+			raw:  signJWT(t, nil, map[string]any{"aud": config.AKSServerAppID, "iss": "https://sts.windows.net/t/", "ver": "1.0", "scp": "user.read", "exp": fmt.Sprint(int64(exp)), "upn": "a@b"}),
+			want: []string{"✗ expiry — time claim refused: exp is not a JSON number", "Fix: the issuer must send exp, iat and nbf as JSON numbers"},
+		},
+		{
+			name: "nbf null", now: now, wantFail: true,
+			raw:  signJWT(t, nil, map[string]any{"aud": config.AKSServerAppID, "iss": "https://sts.windows.net/t/", "ver": "1.0", "scp": "user.read", "exp": exp, "nbf": nil, "upn": "a@b"}),
+			want: []string{"✗ expiry — time claim refused: nbf is not a JSON number"},
+		},
+		{
+			name: "iat in the future", now: now, wantFail: true,
+			raw:  signJWT(t, nil, map[string]any{"aud": config.AKSServerAppID, "iss": "https://sts.windows.net/t/", "ver": "1.0", "scp": "user.read", "exp": exp, "iat": exp - 60, "upn": "a@b"}),
+			want: []string{"✗ expiry — issued at", "in the future", "Fix: check the clocks"},
 		},
 		{
 			name: "not a JWT", raw: "opaque-token-value", now: now, wantFail: true,

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,9 @@ type BearerVerifier struct {
 	issuers map[string]*bearerIssuer // by exact iss
 	http    *http.Client
 	now     func() time.Time
+	// ClockSkew is how far in the future a token's iat or nbf may be (provider.clockSkew).
+	// NewBearerVerifier sets DefaultClockSkew; change it before the first Verify.
+	ClockSkew time.Duration
 }
 
 // bearerIssuer is one accepted issuer; its verifier is built on first use, because
@@ -59,7 +63,7 @@ func NewBearerVerifier(issuers []BearerIssuer, httpClient *http.Client, now func
 	if now == nil {
 		now = time.Now
 	}
-	v := &BearerVerifier{issuers: make(map[string]*bearerIssuer, len(issuers)), http: httpClient, now: now}
+	v := &BearerVerifier{issuers: make(map[string]*bearerIssuer, len(issuers)), http: httpClient, now: now, ClockSkew: DefaultClockSkew}
 	for _, cfg := range issuers {
 		b := v.issuers[cfg.IssuerURL]
 		if b == nil {
@@ -101,10 +105,10 @@ func (v *BearerVerifier) Verify(ctx context.Context, raw string) (Identity, erro
 	case ctx.Err() != nil:
 		return Identity{}, fmt.Errorf("verify bearer token of %s: %w", iss.issuer, ctx.Err())
 	default:
-		return Identity{}, fmt.Errorf("%w: %v", ErrBearerRejected, err)
+		return Identity{}, fmt.Errorf("%w: %s", ErrBearerRejected, libraryError(err))
 	}
-	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(iss.audiences, a) }) {
-		return Identity{}, fmt.Errorf("%w: audience %.200q is not accepted for issuer %s", ErrBearerRejected, tok.Audience, iss.issuer)
+	if err := v.checkStrict(tok, iss); err != nil {
+		return Identity{}, err
 	}
 	var c tokenClaims
 	if err := tok.Claims(&c); err != nil {
@@ -117,6 +121,27 @@ func (v *BearerVerifier) Verify(ctx context.Context, raw string) (Identity, erro
 	return ident, nil
 }
 
+// checkStrict adds to go-oidc's checks the rules the id_token gets (OIDC Core §3.1.3.7):
+// every audience accepted, not just one (a token minted for several APIs is not ours to
+// pass on); exp, iat and nbf JSON numbers; iat and nbf no further ahead than the skew.
+func (v *BearerVerifier) checkStrict(tok *oidc.IDToken, iss *bearerIssuer) error {
+	if len(tok.Audience) == 0 || slices.ContainsFunc(tok.Audience, func(a string) bool { return !slices.Contains(iss.audiences, a) }) {
+		return fmt.Errorf("%w: audience %.200q is not accepted for issuer %s", ErrBearerRejected, tok.Audience, iss.issuer)
+	}
+	var payload json.RawMessage
+	if err := tok.Claims(&payload); err != nil {
+		return fmt.Errorf("%w: claims: %v", ErrBearerRejected, err)
+	}
+	tc, err := ReadTimeClaims(payload)
+	if err == nil {
+		err = tc.Check(v.now(), v.ClockSkew, false)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBearerRejected, err)
+	}
+	return nil
+}
+
 // verifierFor returns the issuer's verifier, discovering its key set URL on first use. A
 // failed discovery is not remembered: the next request tries again.
 func (b *bearerIssuer) verifierFor(ctx context.Context, v *BearerVerifier) (*oidc.IDTokenVerifier, error) {
@@ -127,12 +152,12 @@ func (b *bearerIssuer) verifierFor(ctx context.Context, v *BearerVerifier) (*oid
 	}
 	jwksURL := b.jwksURL
 	if jwksURL == "" {
-		provider, err := oidc.NewProvider(oidc.ClientContext(ctx, v.http), b.issuer)
+		provider, err := oidc.NewProvider(oidc.ClientContext(ctx, quietClient(v.http)), b.issuer)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("discover bearer issuer %s: %w", b.issuer, ctx.Err())
 			}
-			return nil, fmt.Errorf("discover bearer issuer %s: %w: %v", b.issuer, ErrUnavailable, redactURLError(err))
+			return nil, fmt.Errorf("discover bearer issuer %s: %w: %s", b.issuer, ErrUnavailable, libraryError(err))
 		}
 		var meta struct {
 			JWKSURI string `json:"jwks_uri"`

@@ -41,6 +41,12 @@ type Config struct {
 	// HTTPClient makes every call to the provider; it must carry a timeout.
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// TrustedAudiences are the audiences besides ClientID an id_token may also name (OIDC
+	// Core §3.1.3.7 item 3). Empty: the client id alone.
+	TrustedAudiences []string
+	// ClockSkew is how far in the future an iat or nbf may be (provider.clockSkew, whose
+	// default is DefaultClockSkew). Zero tolerates no skew at all.
+	ClockSkew time.Duration
 }
 
 // ErrVerification means the id_token of a sign-in failed a check (signature, issuer,
@@ -48,7 +54,7 @@ type Config struct {
 var ErrVerification = errors.New("id_token verification failed")
 
 // ErrNotReady means discovery has not succeeded yet.
-var ErrNotReady = fmt.Errorf("%w: provider discovery not loaded yet", ErrUnavailable)
+var ErrNotReady = fmt.Errorf("%w: %w: provider discovery not loaded yet", ErrUnavailable, ErrNotSent)
 
 // Client is tokengate's OIDC relying party. It is safe for concurrent use. Discover must
 // succeed before the other methods work; until then they return ErrNotReady.
@@ -60,8 +66,12 @@ type Client struct {
 
 // discovery is everything learned from the provider's metadata.
 type discovery struct {
-	oauth       oauth2.Config
-	verifier    *oidc.IDTokenVerifier
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	// refreshIDs checks a refresh's id_token for whom it names: signature, issuer and
+	// audience, not expiry. It came straight from the token endpoint over TLS (OIDC Core
+	// 3.1.3.7), and a clock step must not turn a good refresh into a lost session.
+	refreshIDs  *oidc.IDTokenVerifier
 	tokenURL    string
 	endSession  string
 	oidcScopes  []string // SignInScopes without the resource, sent with every refresh
@@ -91,10 +101,14 @@ func New(cfg Config) (*Client, error) {
 
 // Discover loads the provider's metadata. Call it until it succeeds; it is cheap to repeat.
 func (c *Client) Discover(ctx context.Context) error {
-	ctx = oidcContext(ctx, c.cfg.HTTPClient)
+	// The key set keeps this client for its later fetches: both go through quietTransport.
+	ctx = oidcContext(ctx, quietClient(c.cfg.HTTPClient))
 	provider, err := oidc.NewProvider(ctx, c.cfg.IssuerURL)
 	if err != nil {
-		return fmt.Errorf("discover issuer %s: %w", c.cfg.IssuerURL, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("discover issuer %s: %w", c.cfg.IssuerURL, ctx.Err())
+		}
+		return fmt.Errorf("discover issuer %s: %s", c.cfg.IssuerURL, libraryError(err))
 	}
 	var meta struct {
 		EndSession string `json:"end_session_endpoint"`
@@ -114,6 +128,7 @@ func (c *Client) Discover(ctx context.Context) error {
 			Scopes:       c.cfg.SignInScopes,
 		},
 		verifier:    provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.cfg.Now}),
+		refreshIDs:  provider.Verifier(&oidc.Config{ClientID: c.cfg.ClientID, Now: c.cfg.Now, SkipExpiryCheck: true}),
 		tokenURL:    endpoint.TokenURL,
 		endSession:  meta.EndSession,
 		oidcScopes:  oidcScopesOf(c.cfg.SignInScopes),
@@ -184,7 +199,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 		// Entra wants one resource per /token call; name it explicitly (ENTRA.md).
 		oauth2.SetAuthURLParam("scope", strings.Join(c.cfg.SignInScopes, " ")))...)
 	if err != nil {
-		return nil, fmt.Errorf("redeem authorization code: %w", classify(err))
+		return nil, fmt.Errorf("redeem authorization code: %w", classify(err, code, verifier, d.oauth.ClientSecret))
 	}
 	if !isB64Token(tok.AccessToken) {
 		return nil, fmt.Errorf("redeem authorization code: %w: the access_token is not RFC 6750 b64token text", ErrUnavailable)
@@ -193,9 +208,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 	if rawID == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", ErrVerification)
 	}
-	idToken, err := d.verifier.Verify(ctx, rawID)
+	idToken, err := c.verifyIDToken(ctx, d, rawID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
+		return nil, err
 	}
 	var idClaims tokenClaims
 	if err := idToken.Claims(&idClaims); err != nil {
@@ -205,20 +220,56 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*S
 	if subtle.ConstantTimeCompare([]byte(idClaims.Nonce), []byte(nonce)) != 1 || nonce == "" {
 		return nil, fmt.Errorf("%w: nonce does not match the sign-in", ErrVerification)
 	}
+	expiry, err := c.accessTokenExpiry(expiresIn(tok), tok.AccessToken)
+	if err != nil {
+		return nil, fmt.Errorf("redeem authorization code: %w", err)
+	}
 	var access *tokenClaims
 	if ac, err := decodeUnverified(tok.AccessToken); err == nil {
 		access = &ac
 	}
 	return &SignIn{
-		IDTokenExpiry: idToken.Expiry,
+		IDTokenExpiry: c.capLifetime(idToken.Expiry),
 		Identity:      identityFrom(idClaims, access),
 		Token: Token{
 			AccessToken:  secret.String(tok.AccessToken),
 			RefreshToken: secret.String(tok.RefreshToken),
 			IDToken:      secret.String(rawID),
-			Expiry:       c.expiryAfter(expiresIn(tok)),
+			Expiry:       expiry,
 		},
 	}, nil
+}
+
+// verifyIDToken runs go-oidc's checks (signature, algorithm, issuer, client id among the
+// audiences, exp, nbf) and then what OIDC Core §3.1.3.7 asks beyond them: every audience
+// trusted and azp the client id (items 3-5), iat not in the future (item 10), and exp, iat
+// and nbf real JSON numbers, which go-oidc's json.Number also accepts quoted.
+func (c *Client) verifyIDToken(ctx context.Context, d *discovery, raw string) (*oidc.IDToken, error) {
+	idToken, err := d.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrVerification, libraryError(err))
+	}
+	var payload json.RawMessage
+	if err := idToken.Claims(&payload); err != nil {
+		return nil, fmt.Errorf("%w: read claims: %v", ErrVerification, err)
+	}
+	tc, err := ReadTimeClaims(payload)
+	if err == nil {
+		err = tc.Check(c.cfg.Now(), c.cfg.ClockSkew, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
+	}
+	var azp struct {
+		AZP string `json:"azp"`
+	}
+	if err := json.Unmarshal(payload, &azp); err != nil {
+		return nil, fmt.Errorf("%w: azp is not a string", ErrVerification)
+	}
+	if err := checkAudience(idToken.Audience, azp.AZP, c.cfg.ClientID, c.cfg.TrustedAudiences); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
+	}
+	return idToken, nil
 }
 
 // resourceOf joins the scopes of a scope list that are not OIDC scopes: the one resource.

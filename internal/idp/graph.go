@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/tokengate/tokengate/internal/secret"
@@ -87,22 +88,25 @@ func (g *GraphClient) MemberGroups(ctx context.Context, graphToken secret.String
 	return *out.Value, nil
 }
 
-// graphStatusError classifies a Graph error answer. Its text carries Graph's error code and
-// the first line of its message, which name the problem but never echo the token.
+// graphStatusError classifies a Graph error answer. Its text carries the status, Graph's
+// error code and its request id, when they have their syntax: never Graph's message, which
+// may quote the request.
 func graphStatusError(status int, body []byte) error {
 	var e struct {
 		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
+			Code       string `json:"code"`
+			InnerError struct {
+				RequestID string `json:"request-id"`
+			} `json:"innerError"`
 		} `json:"error"`
 	}
 	_ = json.Unmarshal(body, &e) // a non-JSON error page still has a status to classify
 	detail := fmt.Sprintf("Graph answered %d", status)
 	if e.Error.Code != "" {
-		detail += " " + e.Error.Code
+		detail += " " + graphCode(e.Error.Code)
 	}
-	if msg := firstLine(e.Error.Message); msg != "" {
-		detail += ": " + msg
+	if id := errorID(e.Error.InnerError.RequestID); id != "" {
+		detail += " request_id=" + id
 	}
 	switch {
 	case status == http.StatusUnauthorized:
@@ -115,3 +119,14 @@ func graphStatusError(status int, body []byte) error {
 	}
 	return errors.New(detail)
 }
+
+// graphCode returns Graph's error code ("Authorization_RequestDenied") when it has the
+// syntax of one, else "unrecognized".
+func graphCode(code string) string {
+	if graphCodeSyntax.MatchString(code) && !looksLikeCredential(code) {
+		return code
+	}
+	return "unrecognized"
+}
+
+var graphCodeSyntax = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.]{0,63}$`)

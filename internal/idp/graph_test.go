@@ -87,7 +87,11 @@ func TestMemberGroupsAnswers(t *testing.T) {
 		{name: "ids", status: 200, body: `{"value":["g1","g2"]}`, wantGroups: []string{"g1", "g2"}},
 		{name: "no groups", status: 200, body: `{"@odata.context":"x","value":[]}`, wantGroups: []string{}},
 		{name: "invalid token", status: 401, body: `{"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}}`,
-			wantIs: ErrGraphDenied, wantText: "expired"},
+			wantIs: ErrGraphDenied, wantText: "InvalidAuthenticationToken"},
+		// Graph's message may quote the request: only the code and request id are kept.
+		{name: "message echoes the token", status: 401, body: `{"error":{"code":"InvalidAuthenticationToken","message":"bad token ` + token + `","innerError":{"request-id":"0b7c6c1e-5d1a-4f7e-9a39-2d2b8f6e1a11"}}}`,
+			wantIs: ErrGraphDenied, wantText: "request_id=0b7c6c1e-5d1a-4f7e-9a39-2d2b8f6e1a11"},
+		{name: "code echoes the token", status: 400, body: `{"error":{"code":"` + token + `"}}`, wantText: "unrecognized"},
 		{name: "missing permission", status: 403, body: `{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`,
 			wantIs: ErrGraphDenied, wantText: "User.Read"},
 		{name: "throttled", status: 429, body: `{"error":{"code":"TooManyRequests"}}`, wantIs: ErrUnavailable},

@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/oauth2"
 
@@ -45,7 +43,29 @@ func (c *Client) Refresh(ctx context.Context, refreshToken secret.String, scope 
 	if err != nil {
 		return Token{}, fmt.Errorf("refresh for %s: %w", scope, err)
 	}
+	if !tok.IDToken.IsEmpty() {
+		if err := c.verifyRefreshIDToken(ctx, d, &tok); err != nil {
+			return Token{}, fmt.Errorf("refresh for %s: %w", scope, err)
+		}
+	}
 	return tok, nil
+}
+
+// verifyRefreshIDToken verifies a refresh's id_token (signature, issuer, audience) and
+// records its iss and subject in tok for the caller to compare with the session. A
+// refresh answer whose id_token does not verify is refused as a dead grant: the provider
+// has already spent the refresh token, and what it returned cannot be trusted.
+func (c *Client) verifyRefreshIDToken(ctx context.Context, d *discovery, tok *Token) error {
+	idToken, err := d.refreshIDs.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
+	if err != nil {
+		return fmt.Errorf("%w: %w: refresh id_token: %v", ErrInvalidGrant, ErrVerification, err)
+	}
+	var claims tokenClaims
+	if err := idToken.Claims(&claims); err != nil {
+		return fmt.Errorf("%w: %w: refresh id_token claims: %v", ErrInvalidGrant, ErrVerification, err)
+	}
+	tok.IDIssuer, tok.IDSubject = idToken.Issuer, firstNonEmpty(claims.OID, claims.Subject)
+	return nil
 }
 
 // IDTokenScope is the cache scope under which a session's id_token is kept: Refresh with it
@@ -63,18 +83,19 @@ func (c *Client) refreshIDToken(ctx context.Context, d *discovery, refreshToken 
 	if tok.IDToken.IsEmpty() {
 		return Token{}, fmt.Errorf("refresh for the id_token: %w: the provider returned no id_token", ErrUnavailable)
 	}
-	idToken, err := d.verifier.Verify(oidcContext(ctx, c.cfg.HTTPClient), tok.IDToken.Reveal())
+	idToken, err := c.verifyIDToken(oidcContext(ctx, c.cfg.HTTPClient), d, tok.IDToken.Reveal())
 	if err != nil {
-		return Token{}, fmt.Errorf("refresh for the id_token: %w: %v", ErrVerification, err)
+		return Token{}, fmt.Errorf("refresh for the id_token: %w", err)
 	}
-	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: idToken.Expiry}, nil
+	return Token{AccessToken: tok.IDToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken, Expiry: c.capLifetime(idToken.Expiry),
+		IDIssuer: tok.IDIssuer, IDSubject: tok.IDSubject}, nil
 }
 
 // postToken sends one token request with our client authentication and parses the answer.
 func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (Token, error) {
 	req, err := c.newTokenRequest(ctx, d, form)
 	if err != nil {
-		return Token{}, err
+		return Token{}, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
@@ -86,13 +107,9 @@ func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (
 		return Token{}, fmt.Errorf("%w: read token response: %v", ErrUnavailable, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-			SubError    string `json:"suberror"`
-		}
+		var e tokenErrorBody
 		_ = json.Unmarshal(body, &e) // a non-JSON error page still has a status to classify
-		return Token{}, newProviderError(resp.StatusCode, e.Error, e.SubError, e.Description, resp.Header)
+		return Token{}, newProviderError(resp.StatusCode, e, resp.Header, sentValues(req, form)...)
 	}
 	return c.parseTokenResponse(body)
 }
@@ -147,32 +164,29 @@ func (c *Client) parseTokenResponse(body []byte) (Token, error) {
 	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "bearer") {
 		return Token{}, fmt.Errorf("%w: token type %q is not Bearer", ErrUnavailable, r.TokenType)
 	}
+	expiry, err := c.accessTokenExpiry(r.ExpiresIn, r.AccessToken)
+	if err != nil {
+		return Token{}, err
+	}
 	return Token{
 		AccessToken:  secret.String(r.AccessToken),
 		RefreshToken: secret.String(r.RefreshToken),
 		IDToken:      secret.String(r.IDToken),
-		Expiry:       c.expiryAfter(r.ExpiresIn),
+		Expiry:       expiry,
 	}, nil
 }
 
-// expiryAfter turns expires_in into an instant on our clock. Entra's v1 endpoint sends it as
-// a string, v2 as a number; a missing value means one hour, the shortest Entra issues.
-func (c *Client) expiryAfter(raw json.RawMessage) time.Time {
-	text := strings.Trim(string(raw), `"`)
-	secs, err := strconv.ParseInt(text, 10, 64)
-	if err != nil || secs <= 0 {
-		secs = 3600
+// sentValues lists the credentials a token request carried, for the description screen: the
+// credential form values and the Basic password.
+func sentValues(req *http.Request, form url.Values) []string {
+	var out []string
+	for _, k := range []string{"refresh_token", "code", "code_verifier", "client_secret", "client_assertion"} {
+		out = append(out, form[k]...)
 	}
-	return c.cfg.Now().Add(time.Duration(secs) * time.Second)
-}
-
-// subErrorOf reads Entra's "suberror" from an error body; oauth2.RetrieveError drops it.
-func subErrorOf(body []byte) string {
-	var e struct {
-		SubError string `json:"suberror"`
+	if _, pass, ok := req.BasicAuth(); ok {
+		out = append(out, pass)
 	}
-	_ = json.Unmarshal(body, &e) // no suberror in a non-JSON body
-	return e.SubError
+	return out
 }
 
 // isB64Token reports whether s has RFC 6750 §2.1 b64token syntax, the only tokens tokengate

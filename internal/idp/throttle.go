@@ -47,29 +47,15 @@ func RetryAfter(err error) (time.Duration, bool) {
 func (e *ProviderError) RetryAfter() time.Duration { return e.retryAfter }
 
 // throttling reports whether an error answer asks for fewer calls, and how long to wait.
-func throttling(status int, description string, h http.Header, now time.Time) (bool, time.Duration) {
+func throttling(status int, aadstsCode int, h http.Header, now time.Time) (bool, time.Duration) {
 	wait := parseRetryAfter(h.Get("Retry-After"), now)
-	switch aadsts(description) {
+	switch aadstsCode {
 	case aadstsLoopDetected:
 		return true, max(wait, loopDetectedBackoff)
 	case aadstsTenantThrottling:
 		return true, wait
 	}
 	return status == http.StatusTooManyRequests, wait
-}
-
-// aadsts reads the number of "AADSTSnnnnn: …" at the start of an Entra description; 0 if none.
-func aadsts(description string) int {
-	rest, ok := strings.CutPrefix(description, "AADSTS")
-	if !ok {
-		return 0
-	}
-	digits, _, _ := strings.Cut(rest, ":")
-	n, err := strconv.Atoi(digits)
-	if err != nil {
-		return 0
-	}
-	return n
 }
 
 // parseRetryAfter reads RFC 9110 10.2.3 Retry-After: delay-seconds or an HTTP-date. A

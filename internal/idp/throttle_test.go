@@ -33,7 +33,7 @@ func TestProviderErrorThrottling(t *testing.T) {
 			if tt.retryAfter != "" {
 				h.Set("Retry-After", tt.retryAfter)
 			}
-			err := error(newProviderError(tt.status, tt.code, "", tt.desc, h))
+			err := error(newProviderError(tt.status, tokenErrorBody{Error: tt.code, Description: tt.desc}, h))
 			if !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %v is not %v", err, tt.wantIs)
 			}

@@ -16,6 +16,10 @@ type Token struct {
 	RefreshToken secret.String
 	IDToken      secret.String
 	Expiry       time.Time
+	// IDIssuer and IDSubject are a refresh's verified id_token's iss and subject (oid, else
+	// sub, as Identity.Subject), empty when the answer had no id_token. OIDC Core 12.2: they
+	// must be the session's, or the answer is not for this session.
+	IDIssuer, IDSubject string
 }
 
 var (
@@ -29,4 +33,7 @@ var (
 	// ErrUnavailable means the provider could not be reached or answered 5xx or garbage.
 	// It is transient: a still-valid cached token may keep being used.
 	ErrUnavailable = errors.New("identity provider unavailable")
+	// ErrNotSent, always with ErrUnavailable, means the request never reached the provider
+	// (the connection could not be made): a refresh token in it was certainly not spent.
+	ErrNotSent = errors.New("request not sent")
 )

@@ -7,6 +7,7 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,12 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// conf, when set, is a sentinel configuration file: the process runs as a Sentinel.
+	conf string
+	// extra are further command-line options (--replicaof, --cluster-enabled).
+	extra []string
+	// tls, when set, makes the server listen (and replicate) only over TLS.
+	tls *TLS
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -40,18 +47,36 @@ type Server struct {
 // Start runs redis-server and waits until it answers PING. Cleanup stops it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("E2E") == "required" {
-			t.Fatalf("redis-server is not installed and E2E=required: %v", err)
-		}
-		t.Skipf("redis-server is not installed (apt-get install redis-server); skipping: %v", err)
-	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	return start(t, "", nil, nil)
+}
+
+// start runs redis-server with extra options, or a Sentinel on conf when conf is set, over
+// TLS when tls is set.
+func start(t testing.TB, conf string, extra []string, tls *TLS) *Server {
+	t.Helper()
+	bin := requireBinary(t, "redis-server")
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), conf: conf, extra: extra, tls: tls}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
 }
+
+// requireBinary returns the path of name, skipping the test when it is not installed, or
+// failing it when E2E=required (CI), so a broken image cannot turn into a silent pass.
+func requireBinary(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("E2E") == "required" {
+			t.Fatalf("%s is not installed and E2E=required: %v", name, err)
+		}
+		t.Skipf("%s is not installed (apt-get install redis-server redis-sentinel redis-tools); skipping: %v", name, err)
+	}
+	return bin
+}
+
+// Port is the server's TCP port.
+func (s *Server) Port() int { return s.port }
 
 // Addr is host:port of the server.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
@@ -68,8 +93,7 @@ func (s *Server) Restart() {
 	if s.cmd != nil {
 		return
 	}
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--dbfilename", "dump.rdb")
+	cmd := exec.Command(s.bin, s.args()...)
 	cmd.Dir = s.dir
 	log, err := os.OpenFile(filepath.Join(s.dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -103,6 +127,26 @@ func (s *Server) Restart() {
 	}
 }
 
+// args is the command line: a Sentinel reads (and rewrites) its file; a server keeps
+// nothing on disk unless Save is called.
+func (s *Server) args() []string {
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf, "--sentinel")
+	}
+	if s.tls != nil {
+		args = append(args, s.tls.serverArgs(strconv.Itoa(s.port))...)
+	} else {
+		args = append(args, "--port", strconv.Itoa(s.port))
+	}
+	args = append(args, "--bind", "127.0.0.1", "--dir", s.dir)
+	if s.conf == "" {
+		// DEBUG SLEEP serves the fault tests of a slow Redis.
+		args = append(args, "--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb", "--enable-debug-command", "local")
+	}
+	return append(args, s.extra...)
+}
+
 // Save writes the dataset to disk, so that Restart after Stop brings it back.
 func (s *Server) Save() {
 	s.t.Helper()
@@ -123,10 +167,40 @@ func (s *Server) Stop() {
 	s.cmd, s.done = nil, nil
 }
 
+// Pause stops the server with SIGSTOP: it keeps its connections and data but answers
+// nothing until Resume, as a stalled or frozen Redis does. Stop kills it paused or not.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signal(syscall.SIGCONT)
+}
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.t.Fatalf("redis-server is not running; cannot send %v", sig)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signal redis-server: %v", err)
+	}
+}
+
 // Do sends one command in the inline protocol and returns the first reply line. It is for
 // test setup and inspection (FLUSHALL, KEYS *, SAVE), independent of the client under test.
 func (s *Server) Do(args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+	var conn net.Conn
+	var err error
+	if s.tls != nil {
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", s.Addr(), s.tls.ClientConfig())
+	} else {
+		conn, err = net.DialTimeout("tcp", s.Addr(), time.Second)
+	}
 	if err != nil {
 		return "", err
 	}

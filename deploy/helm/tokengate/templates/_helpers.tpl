@@ -61,8 +61,8 @@ error here, at render time, rather than a pod that cannot start.
 {{- define "tokengate.secretName" -}}
 {{- if .Values.existingSecret }}
 {{- .Values.existingSecret }}
-{{- else if .Values.workloadIdentity.enabled }}
-{{- $msg := "tokengate needs a cookie secret: set existingSecret to a Secret with the key cookie-secret (kubectl create secret generic tokengate --from-literal=cookie-secret=$(openssl rand -base64 32)), or set cookieSecret so the chart creates one. With workloadIdentity.enabled no client secret is needed" }}
+{{- else if or .Values.workloadIdentity.enabled (include "tokengate.clientCertificate" .) }}
+{{- $msg := "tokengate needs a cookie secret: set existingSecret to a Secret with the key cookie-secret (kubectl create secret generic tokengate --from-literal=cookie-secret=$(openssl rand -base64 32)), or set cookieSecret so the chart creates one. With workloadIdentity.enabled or clientAuth: certificate no client secret is needed" }}
 {{- $_ := required $msg .Values.cookieSecret }}
 {{- printf "%s-secret" (include "tokengate.fullname" .) }}
 {{- else }}
@@ -89,13 +89,23 @@ readable by anyone who may read ConfigMaps in the namespace.
 {{- $cfg := deepCopy .Values.config }}
 {{- $dir := include "tokengate.secretDir" . }}
 {{- $_ := set $cfg "listen" (printf ":%d" (int .Values.containerPort)) }}
+{{- $_ := set $cfg "shutdownDelay" (printf "%ds" (int .Values.shutdownDelaySeconds)) }}
 {{- if gt (int .Values.metricsPort) 0 }}
 {{- $_ := set $cfg "metrics" (dict "listen" (printf ":%d" (int .Values.metricsPort))) }}
+{{- else }}
+{{- /* metricsPort 0 asks for /metrics on the http port, which the Ingress routes. */}}
+{{- $_ := set $cfg "metrics" (dict "insecureServeOnListen" true) }}
 {{- end }}
 {{- $provider := default dict $cfg.provider }}
 {{- if .Values.workloadIdentity.enabled }}
 {{- /* The projected federated token replaces the secret; tokengate refuses a secret beside it. */}}
 {{- $_ := set $provider "clientAuth" "workloadIdentity" }}
+{{- else if include "tokengate.clientCertificate" . }}
+{{- $certDir := include "tokengate.certDir" . }}
+{{- $cert := default dict $provider.certificate }}
+{{- $_ := set $cert "certFile" (printf "%s/%s" $certDir .Values.clientCertificate.certKey) }}
+{{- $_ := set $cert "keyFile" (printf "%s/%s" $certDir .Values.clientCertificate.keyKey) }}
+{{- $_ := set $provider "certificate" $cert }}
 {{- else }}
 {{- $_ := set $provider "clientSecretFile" (printf "%s/%s" $dir .Values.secretKeys.clientSecret) }}
 {{- end }}
@@ -157,4 +167,56 @@ tokengate.metricsPortName is the named port /metrics is served on.
 */}}
 {{- define "tokengate.metricsPortName" -}}
 {{- if gt (int .Values.metricsPort) 0 }}metrics{{ else }}http{{ end }}
+{{- end }}
+
+{{/*
+tokengate.clientCertificate is the name of the Secret holding the client certificate and key
+when config.provider.clientAuth is certificate, and empty otherwise. Certificate and workload
+identity are two answers to the same question, so asking for both is an error.
+*/}}
+{{- define "tokengate.clientCertificate" -}}
+{{- if eq (dig "provider" "clientAuth" "secret" .Values.config) "certificate" }}
+{{- if .Values.workloadIdentity.enabled }}
+{{- fail "config.provider.clientAuth is certificate and workloadIdentity.enabled is true: choose one way for tokengate to authenticate to Entra ID" }}
+{{- end }}
+{{- required "config.provider.clientAuth is certificate: set clientCertificate.secretName to the Secret holding the certificate and key (kubectl create secret tls tokengate-client-cert --cert=tokengate.crt --key=tokengate.key)" .Values.clientCertificate.secretName }}
+{{- end }}
+{{- end }}
+
+{{/*
+tokengate.certDir is where the client certificate Secret is mounted, apart from the main
+Secret so that a cert-manager Secret can be used as it is.
+*/}}
+{{- define "tokengate.certDir" -}}
+/var/run/secrets/tokengate-client-cert
+{{- end }}
+
+{{/*
+tokengate.minReplicas / tokengate.maxReplicas are the fewest and most pods the release can run:
+the HPA's bounds when autoscaling is on, else replicaCount.
+*/}}
+{{- define "tokengate.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.minReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{- define "tokengate.maxReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.maxReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{/*
+tokengate.checkScaling fails the render on a scaling setup that would break a promise: several
+cookie-store replicas with a provider that revokes a sign-in when one refresh token is spent
+twice, HPA bounds upside down, or a grace period shorter than tokengate's own shutdown.
+*/}}
+{{- define "tokengate.checkScaling" -}}
+{{- $max := int (include "tokengate.maxReplicas" .) }}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
+{{- fail "autoscaling.maxReplicas is below autoscaling.minReplicas" }}
+{{- end }}
+{{- if and (dig "provider" "refreshTokenReuseDetection" false .Values.config) (gt $max 1) (ne (dig "session" "store" "cookie" .Values.config) "redis") }}
+{{- fail (printf "with config.provider.refreshTokenReuseDetection, up to %d replicas needs config.session.store redis (set config.session.store redis): with the cookie store each replica refreshes on its own and two would spend the same refresh token, which the provider punishes by revoking the sign-in" $max) }}
+{{- end }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 20) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed shutdownDelaySeconds + 20 (%d): Kubernetes would kill tokengate while it drains" (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 20)) }}
+{{- end }}
 {{- end }}

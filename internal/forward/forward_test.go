@@ -1,4 +1,4 @@
-package handlers
+package forward
 
 import (
 	"errors"
@@ -59,103 +59,103 @@ func TestParseForwardProxies(t *testing.T) {
 		name    string
 		mode    string
 		headers []string
-		want    ForwardRequest
+		want    Request
 		wantURL string
 	}{
 		{
 			name: "ingress-nginx in auto mode", mode: "auto", headers: forwardNginxGET,
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
 				Proxy: ProxyIngressNginx, Navigation: true},
 			wantURL: "https://headlamp.example.com/c/main?x=1",
 		},
 		{
 			name: "ingress-nginx in its own mode", mode: "ingress-nginx", headers: forwardNginxGET,
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
 				Proxy: ProxyIngressNginx, Navigation: true},
 			wantURL: "https://headlamp.example.com/c/main?x=1",
 		},
 		{
 			name: "traefik in auto mode", mode: "auto", headers: forwardTraefikGET,
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
 				Proxy: ProxyForwardAuth, Navigation: true},
 			wantURL: "https://headlamp.example.com/c/main?x=1",
 		},
 		{
 			name: "traefik in its own mode", mode: "traefik", headers: forwardTraefikGET,
-			want: ForwardRequest{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
+			want: Request{Method: "GET", Scheme: "https", Host: "headlamp.example.com", URI: "/c/main?x=1",
 				Proxy: ProxyForwardAuth, Navigation: true},
 			wantURL: "https://headlamp.example.com/c/main?x=1",
 		},
 		{
 			name: "caddy xhr with port", mode: "caddy", headers: forwardCaddyXHR,
-			want: ForwardRequest{Method: "POST", Scheme: "https", Host: "dash.example.com", Port: "8443",
+			want: Request{Method: "POST", Scheme: "https", Host: "dash.example.com", Port: "8443",
 				URI: "/api/v1/namespaces", Proxy: ProxyForwardAuth},
 			wantURL: "https://dash.example.com:8443/api/v1/namespaces",
 		},
 		{
 			name: "empty mode means auto", mode: "", headers: forwardCaddyXHR,
-			want: ForwardRequest{Method: "POST", Scheme: "https", Host: "dash.example.com", Port: "8443",
+			want: Request{Method: "POST", Scheme: "https", Host: "dash.example.com", Port: "8443",
 				URI: "/api/v1/namespaces", Proxy: ProxyForwardAuth},
 			wantURL: "https://dash.example.com:8443/api/v1/namespaces",
 		},
 		{
 			name: "nginx defaults: no method, no path, uppercase host, http, port",
 			mode: "auto", headers: []string{"X-Original-Url", "http://Dash.Example.COM:8080"},
-			want:    ForwardRequest{Method: "GET", Scheme: "http", Host: "dash.example.com", Port: "8080", URI: "/", Proxy: ProxyIngressNginx},
+			want:    Request{Method: "GET", Scheme: "http", Host: "dash.example.com", Port: "8080", URI: "/", Proxy: ProxyIngressNginx},
 			wantURL: "http://dash.example.com:8080/",
 		},
 		{
 			name: "nginx query without path", mode: "auto", headers: []string{"X-Original-Url", "https://dash.example.com?a=b"},
-			want:    ForwardRequest{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/?a=b", Proxy: ProxyIngressNginx},
+			want:    Request{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/?a=b", Proxy: ProxyIngressNginx},
 			wantURL: "https://dash.example.com/?a=b",
 		},
 		{
 			name: "nginx keeps raw escapes", mode: "auto",
 			headers: []string{"X-Original-Url", "https://dash.example.com/a%2Fb/%7Ec?q=%20"},
-			want:    ForwardRequest{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/a%2Fb/%7Ec?q=%20", Proxy: ProxyIngressNginx},
+			want:    Request{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/a%2Fb/%7Ec?q=%20", Proxy: ProxyIngressNginx},
 			wantURL: "https://dash.example.com/a%2Fb/%7Ec?q=%20",
 		},
 		{
 			name: "nginx ipv6 host", mode: "auto", headers: []string{"X-Original-Url", "https://[2001:DB8::1]:8443/x"},
-			want:    ForwardRequest{Method: "GET", Scheme: "https", Host: "2001:db8::1", Port: "8443", URI: "/x", Proxy: ProxyIngressNginx},
+			want:    Request{Method: "GET", Scheme: "https", Host: "2001:db8::1", Port: "8443", URI: "/x", Proxy: ProxyIngressNginx},
 			wantURL: "https://[2001:db8::1]:8443/x",
 		},
 		{
 			name: "nginx with matching X-Forwarded-Host on another port", mode: "auto",
 			headers: []string{"X-Original-Url", "https://dash.example.com/", "X-Forwarded-Host", "DASH.example.com:443"},
-			want:    ForwardRequest{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/", Proxy: ProxyIngressNginx},
+			want:    Request{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/", Proxy: ProxyIngressNginx},
 			wantURL: "https://dash.example.com/",
 		},
 		{
 			name: "explicit nginx mode does not believe X-Forwarded-Host", mode: "ingress-nginx",
 			headers: []string{"X-Original-Url", "https://dash.example.com/", "X-Forwarded-Host", "other.example.com"},
-			want:    ForwardRequest{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/", Proxy: ProxyIngressNginx},
+			want:    Request{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/", Proxy: ProxyIngressNginx},
 			wantURL: "https://dash.example.com/",
 		},
 		{
 			name: "traefik mode does not believe X-Original-URL", mode: "traefik",
 			headers: []string{"X-Original-Url", "https://other.example.com/", "X-Forwarded-Host", "dash.example.com", "X-Forwarded-Uri", "/"},
-			want:    ForwardRequest{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/", Proxy: ProxyForwardAuth},
+			want:    Request{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/", Proxy: ProxyForwardAuth},
 			wantURL: "https://dash.example.com/",
 		},
 		{
 			name: "forward-auth defaults: no proto means https, no method means GET", mode: "caddy",
 			headers: []string{"X-Forwarded-Host", "dash.example.com", "X-Forwarded-Uri", "/x"},
-			want:    ForwardRequest{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/x", Proxy: ProxyForwardAuth},
+			want:    Request{Method: "GET", Scheme: "https", Host: "dash.example.com", URI: "/x", Proxy: ProxyForwardAuth},
 			wantURL: "https://dash.example.com/x",
 		},
 		{
 			name: "forward-auth http and empty proto", mode: "traefik",
 			headers: []string{"X-Forwarded-Host", "127.0.0.1:8080", "X-Forwarded-Uri", "/x", "X-Forwarded-Proto", "HTTP", "X-Forwarded-Method", "PROPFIND"},
-			want:    ForwardRequest{Method: "PROPFIND", Scheme: "http", Host: "127.0.0.1", Port: "8080", URI: "/x", Proxy: ProxyForwardAuth},
+			want:    Request{Method: "PROPFIND", Scheme: "http", Host: "127.0.0.1", Port: "8080", URI: "/x", Proxy: ProxyForwardAuth},
 			wantURL: "http://127.0.0.1:8080/x",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseForward(tt.mode, forwardHeaders(tt.headers...))
+			got, err := ParseHeaders(tt.mode, forwardHeaders(tt.headers...))
 			if err != nil {
-				t.Fatalf("ParseForward: %v", err)
+				t.Fatalf("ParseHeaders: %v", err)
 			}
 			if got != tt.want {
 				t.Errorf("got %+v; want %+v", got, tt.want)
@@ -224,6 +224,8 @@ func TestParseForwardBadHeaders(t *testing.T) {
 		{name: "X-Forwarded-Host too long", mode: "caddy", headers: proxy("X-Forwarded-Host", strings.Repeat("a.", 127)+"com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host label too long", mode: "caddy", headers: proxy("X-Forwarded-Host", strings.Repeat("a", 64)+".com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host empty label", mode: "caddy", headers: proxy("X-Forwarded-Host", "dash..example.com"), header: "X-Forwarded-Host"},
+		{name: "X-Forwarded-Host kelvin sign folding to k", mode: "caddy", headers: proxy("X-Forwarded-Host", "\u212Aelvin.example.com"), header: "X-Forwarded-Host"},
+		{name: "X-Forwarded-Host dotted capital I", mode: "caddy", headers: proxy("X-Forwarded-Host", "\u0130d.example.com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host trailing dot", mode: "caddy", headers: proxy("X-Forwarded-Host", "dash.example.com."), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host hyphen edge", mode: "caddy", headers: proxy("X-Forwarded-Host", "-dash.example.com"), header: "X-Forwarded-Host"},
 		{name: "X-Forwarded-Host numeric tail", mode: "caddy", headers: proxy("X-Forwarded-Host", "dash.example.1"), header: "X-Forwarded-Host"},
@@ -260,9 +262,9 @@ func TestParseForwardBadHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseForward(tt.mode, forwardHeaders(tt.headers...))
-			if !errors.Is(err, ErrForwardHeaders) {
-				t.Fatalf("ParseForward = %+v, %v; want ErrForwardHeaders", got, err)
+			got, err := ParseHeaders(tt.mode, forwardHeaders(tt.headers...))
+			if !errors.Is(err, ErrHeaders) {
+				t.Fatalf("ParseHeaders = %+v, %v; want ErrHeaders", got, err)
 			}
 			if !strings.Contains(err.Error(), tt.header+":") {
 				t.Errorf("error %q does not name %s", err, tt.header)
@@ -276,16 +278,16 @@ func TestParseForwardBadHeaders(t *testing.T) {
 
 func TestParseForwardErrorsDoNotEchoValues(t *testing.T) {
 	secretish := "https://dash.example.com/cb?code=SECRETCODE#frag"
-	_, err := ParseForward("auto", forwardHeaders("X-Original-Url", secretish))
+	_, err := ParseHeaders("auto", forwardHeaders("X-Original-Url", secretish))
 	if err == nil || strings.Contains(err.Error(), "SECRETCODE") {
 		t.Errorf("error = %v; want an error that does not contain the URL's query", err)
 	}
 }
 
 func TestParseForwardUnknownMode(t *testing.T) {
-	_, err := ParseForward("envoy", forwardHeaders(forwardTraefikGET...))
-	if err == nil || errors.Is(err, ErrForwardHeaders) {
-		t.Errorf("error = %v; want a configuration error that is not ErrForwardHeaders", err)
+	_, err := ParseHeaders("envoy", forwardHeaders(forwardTraefikGET...))
+	if err == nil || errors.Is(err, ErrHeaders) {
+		t.Errorf("error = %v; want a configuration error that is not ErrHeaders", err)
 	}
 }
 
@@ -326,9 +328,9 @@ func TestParseForwardNavigation(t *testing.T) {
 				if tt.method != "" {
 					kv = append(kv, family.method, tt.method)
 				}
-				got, err := ParseForward(family.mode, forwardHeaders(kv...))
+				got, err := ParseHeaders(family.mode, forwardHeaders(kv...))
 				if err != nil {
-					t.Fatalf("%s: ParseForward: %v", family.name, err)
+					t.Fatalf("%s: ParseHeaders: %v", family.name, err)
 				}
 				if got.Navigation != tt.want {
 					t.Errorf("%s: Navigation = %v; want %v", family.name, got.Navigation, tt.want)
@@ -355,7 +357,7 @@ func FuzzParseForward(f *testing.F) {
 				h.Set(name, v)
 			}
 		}
-		r, err := ParseForward(mode, h)
+		r, err := ParseHeaders(mode, h)
 		if err != nil {
 			return
 		}
@@ -364,7 +366,7 @@ func FuzzParseForward(f *testing.F) {
 }
 
 // forwardCheckInvariant checks a successful parse with tools independent of the parser.
-func forwardCheckInvariant(t *testing.T, r ForwardRequest) {
+func forwardCheckInvariant(t *testing.T, r Request) {
 	t.Helper()
 	if r.Scheme != "https" && r.Scheme != "http" {
 		t.Fatalf("Scheme = %q", r.Scheme)

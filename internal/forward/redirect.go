@@ -1,9 +1,11 @@
-package handlers
+package forward
 
 import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/tokengate/tokengate/internal/identity"
 )
 
 // redirectMaxLen bounds rd= values; a longer target is refused rather than truncated.
@@ -16,30 +18,40 @@ const redirectDecodeRounds = 3
 // RedirectPolicy decides where a browser may be sent after sign-in or sign-out. It is built
 // once from the configured allow-list and is safe for concurrent use.
 type RedirectPolicy struct {
-	exact    []string // lowercase hosts or IP addresses, matched whole
-	suffixes []string // ".example.com": any subdomain, not the apex
+	entries []redirectEntry
+}
+
+// redirectEntry is one allowed host, or a suffix of subdomains, on one port.
+type redirectEntry struct {
+	host   string // lowercase host or IP address; for a suffix, ".example.com"
+	suffix bool   // any subdomain of host, not the apex
+	port   string // "" for the scheme's default port only
 }
 
 // NewRedirectPolicy builds a policy from allowedRedirectDomains: an exact host
 // ("a.example.com", "127.0.0.1", "[::1]") or a leading-dot suffix (".example.com") that
-// allows subdomains only. Entries that are not a plain ASCII host (ports, wildcards,
-// IDN, empty) can never match and are dropped; configuration validation reports them.
+// allows subdomains only, each optionally with a port ("a.example.com:8443",
+// ".example.com:8443"). An entry without a port allows only the scheme's default port: a
+// service on another port of the same host is another service, often one the operator
+// never meant to expose. Entries that are not a plain ASCII host and port (wildcards, IDN,
+// empty) can never match and are dropped; configuration validation reports them.
 func NewRedirectPolicy(allowedDomains []string) RedirectPolicy {
 	var p RedirectPolicy
 	for _, d := range allowedDomains {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if suffix, ok := strings.CutPrefix(d, "."); ok {
-			if _, err := netip.ParseAddr(suffix); err != nil && forwardValidHostname(suffix) {
-				p.suffixes = append(p.suffixes, d)
-			}
+		d = identity.ASCIILower(strings.TrimSpace(d))
+		suffix := strings.HasPrefix(d, ".")
+		host, port, ok := splitHostPort(strings.TrimPrefix(d, "."))
+		if !ok {
 			continue
 		}
-		if inner, ok := strings.CutPrefix(d, "["); ok {
-			d = strings.TrimSuffix(inner, "]")
+		if suffix {
+			// A suffix must end in a name: ".0.0.1" would match addresses, never names.
+			if _, err := netip.ParseAddr(host); err == nil {
+				continue
+			}
+			host = "." + host
 		}
-		if forwardValidHost(d) {
-			p.exact = append(p.exact, d)
-		}
+		p.entries = append(p.entries, redirectEntry{host: host, suffix: suffix, port: port})
 	}
 	return p
 }
@@ -47,12 +59,13 @@ func NewRedirectPolicy(allowedDomains []string) RedirectPolicy {
 // Safe returns target when it is safe, else "/". Safe means a relative path starting with
 // exactly one "/" whose percent-decoded, dot-resolved forms also do not start with "//"
 // nor contain a backslash or control character; or an absolute https URL (http only for
-// localhost, 127.0.0.1 and [::1]) without user info whose host, port ignored, is allowed.
+// localhost, 127.0.0.1 and [::1]) without user info whose host and port are allowed: the
+// default port unless the entry names another.
 // The target must be at most 2048 bytes of visible ASCII without backslashes: browsers
 // treat "\" as "/" and strip tabs and newlines, so such input is never what it looks like.
 func (p RedirectPolicy) Safe(target string) string {
 	if len(target) == 0 || len(target) > redirectMaxLen ||
-		!forwardPrintableASCII(target) || strings.Contains(target, `\`) {
+		!printableASCII(target) || strings.Contains(target, `\`) {
 		return "/"
 	}
 	if strings.HasPrefix(target, "/") {
@@ -133,7 +146,7 @@ func redirectRemoveDots(path string) string {
 // parsers read differently are all refused.
 func (p RedirectPolicy) redirectAbsoluteOK(target string) bool {
 	scheme, rest, ok := strings.Cut(target, "://")
-	scheme = strings.ToLower(scheme)
+	scheme = identity.ASCIILower(scheme)
 	if !ok || (scheme != "https" && scheme != "http") {
 		return false
 	}
@@ -144,7 +157,7 @@ func (p RedirectPolicy) redirectAbsoluteOK(target string) bool {
 	if strings.ContainsAny(authority, "@%") {
 		return false
 	}
-	host, _, ok := forwardSplitHostPort(authority)
+	host, port, ok := splitHostPort(authority)
 	if !ok {
 		return false
 	}
@@ -155,24 +168,51 @@ func (p RedirectPolicy) redirectAbsoluteOK(target string) bool {
 	if scheme == "http" && !redirectLoopback(host) {
 		return false
 	}
-	return p.redirectAllows(host)
+	isDefault := port == "" || port == redirectDefaultPort[scheme]
+	if port == "" {
+		port = redirectDefaultPort[scheme]
+	}
+	return p.redirectAllows(host, port, isDefault)
 }
+
+// redirectDefaultPort is the port a URL without one means (RFC 9110 §4.2).
+var redirectDefaultPort = map[string]string{"https": "443", "http": "80"}
 
 // redirectLoopback reports hosts where plain http cannot be intercepted on the network.
 func redirectLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-// redirectAllows matches a lowercase host against the allow-list. NewRedirectPolicy keeps
-// only suffixes ending in a non-numeric label, so a suffix never matches an IP address.
-func (p RedirectPolicy) redirectAllows(host string) bool {
-	for _, e := range p.exact {
-		if host == e {
+// redirectAllows matches a lowercase host and its port (never empty: the default is filled
+// in; isDefault says whether it is the scheme's) against the allow-list. An entry without
+// a port stands for the default port of the target's scheme. NewRedirectPolicy keeps only
+// suffixes ending in a non-numeric label, so a suffix never matches an IP address.
+func (p RedirectPolicy) redirectAllows(host, port string, isDefault bool) bool {
+	for _, e := range p.entries {
+		if e.port == "" && !isDefault || e.port != "" && e.port != port {
+			continue
+		}
+		if e.suffix && len(host) > len(e.host) && strings.HasSuffix(host, e.host) || !e.suffix && host == e.host {
 			return true
 		}
 	}
-	for _, s := range p.suffixes {
-		if len(host) > len(s) && strings.HasSuffix(host, s) {
+	return false
+}
+
+// CoversHost reports whether some entry allows redirects to host, on whatever port that
+// entry names: doctor asks it of configured dashboard hosts, which carry no port. A host
+// "*.x" stands for every subdomain of x, so only a suffix entry covering x's subdomains
+// covers it.
+func (p RedirectPolicy) CoversHost(host string) bool {
+	host = identity.ASCIILower(host)
+	wildcard, isWildcard := strings.CutPrefix(host, "*")
+	for _, e := range p.entries {
+		switch {
+		case isWildcard:
+			if e.suffix && strings.HasSuffix(wildcard, e.host) {
+				return true
+			}
+		case e.suffix && len(host) > len(e.host) && strings.HasSuffix(host, e.host), !e.suffix && host == e.host:
 			return true
 		}
 	}

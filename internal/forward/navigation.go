@@ -1,4 +1,4 @@
-package handlers
+package forward
 
 // Telling a browser's page navigation from a script's call: the first may be sent to sign
 // in, the second must get a plain 401.
@@ -9,10 +9,10 @@ import (
 	"strings"
 )
 
-// forwardNavigation tells a browser page load (which may be redirected to sign-in) from an
+// isNavigation tells a browser page load (which may be redirected to sign-in) from an
 // XHR/fetch or API call (which must get a plain 401). Sec-Fetch-Mode (Fetch Metadata) is
 // authoritative when present; older clients are judged by Accept, method and X-Requested-With.
-func forwardNavigation(method string, h http.Header) bool {
+func isNavigation(method string, h http.Header) bool {
 	if mode := strings.TrimSpace(h.Get("Sec-Fetch-Mode")); mode != "" {
 		return strings.EqualFold(mode, "navigate")
 	}
@@ -22,18 +22,18 @@ func forwardNavigation(method string, h http.Header) bool {
 	if method != http.MethodGet && method != http.MethodHead {
 		return false
 	}
-	return forwardAcceptsHTML(h.Values("Accept"))
+	return AcceptsHTML(h.Values("Accept"))
 }
 
-// forwardAcceptsHTML reports whether an Accept header lists text/html with a non-zero q.
-func forwardAcceptsHTML(accept []string) bool {
+// AcceptsHTML reports whether an Accept header lists text/html with a non-zero q.
+func AcceptsHTML(accept []string) bool {
 	for _, line := range accept {
 		for _, item := range strings.Split(line, ",") {
 			media, params, _ := strings.Cut(item, ";")
 			if !strings.EqualFold(strings.TrimSpace(media), "text/html") {
 				continue
 			}
-			if !forwardQZero(params) {
+			if !qZero(params) {
 				return true
 			}
 		}
@@ -41,7 +41,7 @@ func forwardAcceptsHTML(accept []string) bool {
 	return false
 }
 
-func forwardQZero(params string) bool {
+func qZero(params string) bool {
 	for _, p := range strings.Split(params, ";") {
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 		if strings.EqualFold(k, "q") {

@@ -1,4 +1,4 @@
-package handlers
+package forward
 
 import (
 	"net/url"
@@ -9,6 +9,8 @@ import (
 var redirectTestDomains = []string{
 	"allowed.com", ".example.com", "localhost", "127.0.0.1", "[::1]", "10.0.0.1",
 	" Upper.Example.ORG ", ".168.0.1", "bad host", "*.wild.com", "host:8080", "", ".", "bücher.de",
+	".ports.example.net:8443", "localhost:8080", "127.0.0.1:4180", "[::1]:4180", ".10.0.0:8443",
+	"[::2]", "other.com:443", "bad.com:0", "bad.com:", "bad.com:08443",
 }
 
 func TestRedirectSafeHostile(t *testing.T) {
@@ -88,7 +90,26 @@ func TestRedirectSafeHostile(t *testing.T) {
 		{name: "ipv6 zone", target: "http://[fe80::1%25eth0]/"},
 		{name: "unknown host", target: "https://evil.com/"},
 		{name: "dropped wildcard entry", target: "https://a.wild.com/"},
-		{name: "dropped entry with port", target: "https://host:8080/"},
+		{name: "entry with port: default port refused", target: "https://host/"},
+		{name: "entry with port: explicit default port refused", target: "https://host:443/"},
+		{name: "entry with port: other port", target: "https://host:8081/"},
+		{name: "exact host other port", target: "https://allowed.com:8443/x"},
+		{name: "exact host http port over https", target: "https://allowed.com:80/"},
+		{name: "suffix other port", target: "https://headlamp.example.com:8443/"},
+		{name: "suffix, port far away", target: "https://a.example.com:65535/"},
+		{name: "suffix with port: default port refused", target: "https://a.ports.example.net/"},
+		{name: "suffix with port: other port", target: "https://a.ports.example.net:9443/"},
+		{name: "suffix with port: apex", target: "https://ports.example.net:8443/"},
+		{name: "loopback entry without port: other port", target: "http://localhost:8081/"},
+		{name: "loopback ip other port", target: "http://127.0.0.1:4181/"},
+		{name: "loopback ipv6 other port", target: "http://[::1]:8080/"},
+		{name: "https default port on http", target: "http://localhost:443/"},
+		{name: "port with leading zero", target: "https://host:08080/"},
+		{name: "port with sign", target: "https://host:+8080/"},
+		{name: "two ports", target: "https://host:8080:8080/"},
+		{name: "port of another entry", target: "https://allowed.com:4180/"},
+		{name: "dropped ip suffix entry with port", target: "https://a.10.0.0:8443/"},
+		{name: "dropped entry with port zero", target: "https://bad.com:0/"},
 		{name: "dropped idn entry", target: "https://xn--bcher-kva.de/"},
 		{name: "no host", target: "https:///evil.com"},
 		{name: "too long", target: "/" + strings.Repeat("a", 2048)},
@@ -121,12 +142,17 @@ func TestRedirectSafeGood(t *testing.T) {
 		{name: "exact host with path", target: "https://allowed.com/x?y=1#z"},
 		{name: "exact host with query only", target: "https://allowed.com?y=1"},
 		{name: "exact host default port", target: "https://allowed.com:443/"},
-		{name: "exact host other port", target: "https://allowed.com:8443/x"},
+		{name: "entry with port", target: "https://host:8080/x"},
+		{name: "suffix entry with port", target: "https://a.ports.example.net:8443/"},
+		{name: "entry naming the default port", target: "https://other.com/"},
+		{name: "entry naming the default port, explicit", target: "https://other.com:443/"},
+		{name: "bracketed ipv6 entry", target: "https://[::2]/"},
 		{name: "uppercase scheme and host", target: "HTTPS://ALLOWED.COM/"},
 		{name: "subdomain", target: "https://headlamp.example.com/c/main"},
 		{name: "deep subdomain", target: "https://a.b.example.com/"},
 		{name: "trimmed and lowercased entry", target: "https://upper.example.org/"},
-		{name: "http localhost", target: "http://localhost:8080/cb"},
+		{name: "http localhost listed port", target: "http://localhost:8080/cb"},
+		{name: "http localhost default port", target: "http://localhost/cb"},
 		{name: "http loopback ipv4", target: "http://127.0.0.1:4180/"},
 		{name: "http loopback ipv6", target: "http://[::1]:4180/"},
 		{name: "https ip", target: "https://10.0.0.1/"},
@@ -166,11 +192,14 @@ func FuzzRedirectSafe(f *testing.F) {
 		"/", "/dash?x=1", "//evil.com", `/\evil`, "https://allowed.com/x", "https://a.example.com:8443/",
 		"http://localhost:1/", "http://[::1]/", "https://evil.com@allowed.com", "/%2F%2Fevil", "/.//evil",
 		"javascript:alert(1)", "https:evil.com", "HTTPS://ALLOWED.COM", "/%252F/x", "https://[::1]@evil",
+		"https://ported.com:8443/", "https://ported.com/", "https://a.sfx.example.org:9443/x",
+		"https://allowed.com:8443/", "http://localhost:443/", "https://allowed.com:443/",
 	}
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	p := NewRedirectPolicy([]string{"allowed.com", ".example.com", "localhost", "[::1]", "127.0.0.1"})
+	p := NewRedirectPolicy([]string{"allowed.com", ".example.com", "localhost", "[::1]", "127.0.0.1",
+		"ported.com:8443", ".sfx.example.org:9443"})
 	f.Fuzz(func(t *testing.T, target string) {
 		got := p.Safe(target)
 		if got == "/" {
@@ -183,9 +212,27 @@ func FuzzRedirectSafe(f *testing.F) {
 	})
 }
 
-// redirectFuzzAllowed mirrors FuzzRedirectSafe's exact entries, written out again so the
-// invariant does not trust the code under test.
-var redirectFuzzAllowed = map[string]bool{"allowed.com": true, "localhost": true, "::1": true, "127.0.0.1": true}
+// redirectFuzzAllowed mirrors FuzzRedirectSafe's entries as host and port pairs (the
+// default port written out), again so the invariant does not trust the code under test.
+var redirectFuzzAllowed = map[string]bool{
+	"allowed.com:443": true, "localhost:443": true, "localhost:80": true, "::1:443": true, "::1:80": true,
+	"127.0.0.1:443": true, "127.0.0.1:80": true, "ported.com:8443": true,
+}
+
+// redirectFuzzAllowedHost reports whether host and the effective port of a URL of scheme
+// are on FuzzRedirectSafe's allow-list.
+func redirectFuzzAllowedHost(scheme, host, port string) bool {
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[scheme]
+	}
+	switch {
+	case strings.HasSuffix(host, ".sfx.example.org"):
+		return port == "9443"
+	case strings.HasSuffix(host, ".example.com"):
+		return port == map[string]string{"https": "443", "http": "80"}[scheme]
+	}
+	return redirectFuzzAllowed[host+":"+port]
+}
 
 // redirectCheckInvariant re-parses an accepted target independently of Safe's own steps.
 func redirectCheckInvariant(t *testing.T, got string) {
@@ -212,7 +259,33 @@ func redirectCheckInvariant(t *testing.T, got string) {
 		t.Fatalf("Safe accepted plain http to %q in %q", host, got)
 	case u.Scheme != "https" && u.Scheme != "http":
 		t.Fatalf("Safe accepted scheme %q in %q", u.Scheme, got)
-	case !redirectFuzzAllowed[host] && !strings.HasSuffix(host, ".example.com"):
-		t.Fatalf("Safe accepted host %q not on the allow-list in %q", host, got)
+	case !redirectFuzzAllowedHost(u.Scheme, host, u.Port()):
+		t.Fatalf("Safe accepted host %q port %q not on the allow-list in %q", host, u.Port(), got)
+	}
+}
+
+func TestRedirectPolicyCoversHost(t *testing.T) {
+	p := NewRedirectPolicy([]string{"headlamp.example.com", ".dash.example.com:8443", "grafana.example.com:8443"})
+	tests := []struct {
+		name string
+		host string
+		want bool
+	}{
+		{name: "exact entry", host: "headlamp.example.com", want: true},
+		{name: "exact entry, upper case", host: "Headlamp.Example.com", want: true},
+		{name: "entry with a port still covers the host", host: "grafana.example.com", want: true},
+		{name: "subdomain of a suffix", host: "a.dash.example.com", want: true},
+		{name: "apex of a suffix", host: "dash.example.com", want: false},
+		{name: "wildcard under a suffix", host: "*.dash.example.com", want: true},
+		{name: "wildcard under an exact entry", host: "*.headlamp.example.com", want: false},
+		{name: "unlisted", host: "evil.example.com", want: false},
+		{name: "suffix trick", host: "evilheadlamp.example.com", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.CoversHost(tt.host); got != tt.want {
+				t.Errorf("CoversHost(%q) = %v; want %v", tt.host, got, tt.want)
+			}
+		})
 	}
 }
