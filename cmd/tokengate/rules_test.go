@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/tokengate/tokengate/internal/config"
 	"os"
 	"regexp"
 	"testing"
@@ -32,7 +33,7 @@ func TestPrometheusRulesQueryExistingSeries(t *testing.T) {
 	if rule.Kind != "PrometheusRule" || len(rule.Spec.Groups) == 0 {
 		t.Fatalf("kind %q with %d groups; want a PrometheusRule with groups", rule.Kind, len(rule.Spec.Groups))
 	}
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *config.Config) { c.Metrics.InsecureServeOnListen = true }) // scraped through the test server
 	h.signIn("alice")
 	families := scrapeMetrics(t, h.auth.Client(), h.auth.URL+"/metrics")
 	names := regexp.MustCompile(`\btokengate_[a-z_]+`)
