@@ -263,6 +263,8 @@ func (s *server) tokenFailed(c *gin.Context, fwd forward.Request, scope string, 
 		s.fail(c, he)
 	case errors.Is(err, idp.ErrInvalidClient):
 		s.fail(c, errorf(http.StatusServiceUnavailable, "the identity provider rejected tokengate's client credentials; the operator must fix them", err))
+	case errors.Is(err, idp.ErrThrottled):
+		s.fail(c, errorf(http.StatusServiceUnavailable, "token requests to the identity provider are being limited and no valid token is cached; retry after the Retry-After delay", err))
 	default:
 		s.fail(c, errorf(http.StatusServiceUnavailable, "identity provider unavailable and no valid token cached; retry shortly", err))
 	}

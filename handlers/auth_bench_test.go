@@ -132,7 +132,7 @@ func newBenchAuthWith(b testing.TB, groups int, tweak func(*handlers.Deps)) (htt
 	store := session.NewCookieStore(codec, session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain})
 	tokens, err := session.NewTokenCache(noRefresh{b}, session.CacheOptions{
 		SafetyMargin: cfg.Token.SafetyMargin, RefreshAhead: cfg.Token.RefreshAhead,
-		MaxBytes: cfg.Token.CacheMaxBytes, Now: now,
+		MaxBytes: 64 << 20, Now: now,
 	})
 	if err != nil {
 		b.Fatalf("token cache: %v", err)

@@ -3,9 +3,13 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
 	"github.com/tokengate/tokengate/internal/forward"
+	"github.com/tokengate/tokengate/internal/idp"
 )
 
 // httpError is an answer decided by a handler: the status, a short public reason, and the
@@ -37,8 +41,8 @@ func errorf(status int, reason string, cause error) *httpError {
 
 // fail is the one place an error becomes an answer. Browsers get a short HTML page with the
 // security headers of every page and a "sign in again" link; the ingress and API clients
-// get text. A 5xx is logged with its cause; a 4xx at debug level,
-// since bad input from the internet is not an operator's problem.
+// get text. A 5xx is logged with its cause (a throttled one at debug level, see below); a
+// 4xx at debug level, since bad input from the internet is not an operator's problem.
 func (s *server) fail(c *gin.Context, err error) {
 	var he *httpError
 	if !errors.As(err, &he) {
@@ -49,10 +53,21 @@ func (s *server) fail(c *gin.Context, err error) {
 		attrs = append(attrs, "error", he.cause.Error())
 	}
 	ctx := c.Request.Context()
-	if he.status >= http.StatusInternalServerError {
+	switch {
+	case errors.Is(he.cause, idp.ErrThrottled):
+		// Counted by tokengate_idp_limited_total, and the provider's pauses are logged once
+		// each: a line per refused request would flood the log just when the replica is
+		// overloaded.
+		s.Logger.DebugContext(ctx, "request refused: token calls limited", attrs...)
+	case he.status >= http.StatusInternalServerError:
 		s.Logger.ErrorContext(ctx, "request failed", attrs...)
-	} else {
+	default:
 		s.Logger.DebugContext(ctx, "request refused", attrs...)
+	}
+	c.Header("Cache-Control", "no-store")
+	if wait, ok := idp.RetryAfter(he.cause); ok && he.status == http.StatusServiceUnavailable {
+		// RFC 9110 10.2.3: whole seconds, rounded up so a client never comes back too early.
+		c.Header("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
 	}
 	if wantsHTML(c) {
 		retry := he.retry

@@ -120,6 +120,9 @@ type server struct {
 	spanNames spanNames    // of the server spans, when tracing is on
 	// allStepSpans: every /auth gets its three step spans (tracing.stepSpans: always).
 	allStepSpans bool
+	// seedIDToken caches the sign-in's id_token: only when a profile or the debug page uses
+	// it, since an id_token entry per session doubles the token cache (BENCHMARKS.md).
+	seedIDToken bool
 	// The stores' answers from memory, when they have them and tracing needs them; nil
 	// makes every step a span.
 	peekSessions sessionPeeker
@@ -146,6 +149,7 @@ func New(d Deps) http.Handler {
 		redirects:    forward.NewRedirectPolicy(d.Config.AllowedRedirectDomains),
 		signInURL:    d.Config.PublicURL + "/oauth2/start",
 		allStepSpans: d.Config.Tracing.StepSpans == config.StepSpansAlways,
+		seedIDToken:  d.Config.Debug.Enabled || usesIDToken(d.Dashboards),
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -185,4 +189,17 @@ func New(d Deps) http.Handler {
 		}
 	}
 	return r
+}
+
+// usesIDToken reports whether a dashboard profile sends the id_token.
+func usesIDToken(set *dashboards.Set) bool {
+	if set == nil {
+		return false
+	}
+	for _, p := range set.Profiles() {
+		if p.Token == dashboards.IDToken {
+			return true
+		}
+	}
+	return false
 }

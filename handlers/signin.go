@@ -111,7 +111,7 @@ func (s *server) callback(c *gin.Context) {
 		return
 	}
 	s.Tokens.Seed(sess, s.Config.Provider.ResourceScope, signIn.Token)
-	if !signIn.Token.IDToken.IsEmpty() {
+	if s.seedIDToken && !signIn.Token.IDToken.IsEmpty() {
 		// Profiles for AKS structured authentication send the id_token itself.
 		s.Tokens.Seed(sess, idp.IDTokenScope, idp.Token{
 			AccessToken: signIn.Token.IDToken, RefreshToken: signIn.Token.RefreshToken, Expiry: signIn.IDTokenExpiry,

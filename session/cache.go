@@ -104,6 +104,11 @@ type entry struct {
 	// must catch up; a session holding something else has moved on without this replica.
 	newest, base secret.String
 
+	// lifetime is the token's lifetime as known when it was stored, and margins the safety
+	// margin and refresh-ahead window that apply to it (margins.go).
+	lifetime time.Duration
+	margins  margins
+
 	backgroundAfter atomic.Int64 // Unix nanoseconds; before it, no new background refresh
 	failedUntil     atomic.Int64 // Unix nanoseconds; before it, a valid token is served Stale
 }
@@ -119,6 +124,9 @@ type TokenCache struct {
 	opts      CacheOptions
 	cache     *ristretto.Cache[string, *entry]
 	flight    singleflight.Group
+	thrash    *thrash // eviction and refetch counts (thrash.go)
+
+	shortWarned atomic.Bool // the short-lifetime warning was logged (margins.go)
 
 	mu     sync.Mutex // guards closed and the Add side of work
 	closed bool
@@ -155,17 +163,20 @@ func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
 	if opts.SharedPoll <= 0 {
 		opts.SharedPoll = defaultSharedPoll
 	}
-	cache, err := ristretto.NewCache(&ristretto.Config[string, *entry]{
+	th := newThrash(opts.MaxBytes, opts.Now, opts.Logger)
+	cfg := &ristretto.Config[string, *entry]{
 		// Ten counters per entry that fits, assuming ~4 KiB entries (two refresh tokens).
 		NumCounters:        max(opts.MaxBytes/400, 1000),
 		MaxCost:            opts.MaxBytes,
 		BufferItems:        64,
 		IgnoreInternalCost: true, // entryOverhead counts it
-	})
+	}
+	th.hooks(cfg)
+	cache, err := ristretto.NewCache(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("new token cache: %w", err)
 	}
-	return &TokenCache{refresher: r, opts: opts, cache: cache}, nil
+	return &TokenCache{refresher: r, opts: opts, cache: cache, thrash: th}, nil
 }
 
 // Seed stores the access token from sign-in, so the first /auth after it is a hit. A session
@@ -174,7 +185,7 @@ func (c *TokenCache) Seed(sess *Session, scope string, tok idp.Token) {
 	if sess.ID == "" {
 		return
 	}
-	c.store(cacheKey(sess, scope), sess.RefreshToken, tok)
+	c.storeIssued(context.Background(), cacheKey(sess, scope), scope, sess.RefreshToken, tok)
 	if c.opts.Shared != nil {
 		c.shareSeed(sess, scope, tok)
 	}
@@ -204,10 +215,24 @@ func (c *TokenCache) Close() {
 
 func cacheKey(sess *Session, scope string) string { return sess.ID + "\x00" + scope }
 
-// store caches tok until its real expiry. base is the session's refresh token when the
-// refresh started: it tells later Gets whether their session is behind tok's refresh token.
+// store caches tok until its real expiry, taking what is left of it as its lifetime. base
+// is the session's refresh token when the refresh started: it tells later Gets whether
+// their session is behind tok's refresh token.
 func (c *TokenCache) store(key string, base secret.String, tok idp.Token) *entry {
-	e := &entry{access: tok.AccessToken, expiry: tok.Expiry, newest: tok.RefreshToken, base: base}
+	lifetime := tok.Expiry.Sub(c.opts.Now())
+	return c.storeWith(key, base, tok, lifetime, c.marginsFor(lifetime))
+}
+
+// storeIssued is store for a token the identity provider just issued (margins.go).
+func (c *TokenCache) storeIssued(ctx context.Context, key, scope string, base secret.String, tok idp.Token) *entry {
+	lifetime := tok.Expiry.Sub(c.opts.Now())
+	return c.storeWith(key, base, tok, lifetime, c.marginsFromProvider(ctx, scope, lifetime))
+}
+
+// storeWith is store with the lifetime and margins m that apply to tok.
+func (c *TokenCache) storeWith(key string, base secret.String, tok idp.Token, lifetime time.Duration, m margins) *entry {
+	e := &entry{access: tok.AccessToken, expiry: tok.Expiry, newest: tok.RefreshToken, base: base,
+		lifetime: lifetime, margins: m}
 	if e.newest.IsEmpty() {
 		e.newest = base // not rotated: the one used stays the newest
 	}

@@ -174,7 +174,8 @@ func (s *RedisStore) ended(ctx context.Context, id, sid string) {
 // token endpoint answered an error (no token was issued), or the request never left.
 func notSpent(err error) bool {
 	var pe *idp.ProviderError
-	return errors.As(err, &pe) || errors.Is(err, idp.ErrNotSent)
+	// ErrThrottled: the limiter refused before sending, or the provider refused to serve.
+	return errors.As(err, &pe) || errors.Is(err, idp.ErrNotSent) || errors.Is(err, idp.ErrThrottled)
 }
 
 // pendingResult is a refresh result on its way to Redis.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -30,7 +31,7 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	e, found := c.cache.Get(key)
 	ahead := false // a token in the refresh-ahead window, refreshed inline
 	if found {
-		freshUntil := e.expiry.Add(-c.opts.SafetyMargin)
+		freshUntil := e.expiry.Add(-e.margins.safety)
 		switch {
 		case c.fresh(e, now):
 			return c.result(sess, e, Hit), nil
@@ -45,6 +46,8 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 			// The provider just failed: serve the valid token without waiting on it again.
 			return c.result(sess, e, Stale), nil
 		}
+	} else {
+		c.thrash.missed(ctx, key)
 	}
 	fresh, err := c.refreshNow(ctx, key, sess, scope, e)
 	if err == nil {
@@ -77,10 +80,10 @@ func (c *TokenCache) Peek(sess *Session, scope string) (Result, bool) {
 	return c.result(sess, e, Hit), true
 }
 
-// fresh reports whether e is served as is at now: before its expiry less the safety
-// margin and the refresh-ahead window.
+// fresh reports whether e is served as is at now: before its expiry less its safety
+// margin and refresh-ahead window.
 func (c *TokenCache) fresh(e *entry, now time.Time) bool {
-	return now.Before(e.expiry.Add(-c.opts.SafetyMargin - c.opts.RefreshAhead))
+	return now.Before(e.expiry.Add(-e.margins.safety - e.margins.ahead))
 }
 
 // usable reports whether e's token is still accepted at now (its real expiry, no margin).
@@ -120,7 +123,11 @@ func (c *TokenCache) refreshInBackground(ctx context.Context, key string, sess *
 	}
 	c.spawn(func() {
 		if _, err := c.refreshShared(ctx, key, sess, scope, e); err != nil {
-			c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "background token refresh failed",
+			level := slog.LevelWarn
+			if errors.Is(err, idp.ErrThrottled) {
+				level = slog.LevelDebug // counted in metrics; the token is still served
+			}
+			c.opts.Logger.LogAttrs(ctx, level, "background token refresh failed",
 				slog.String("subject", sess.Subject), slog.String("scope", scope), slog.Any("error", err))
 		}
 	})
@@ -155,7 +162,7 @@ func (c *TokenCache) refreshShared(ctx context.Context, key string, sess *Sessio
 		// A caller that missed the cache just before another flight stored its result
 		// arrives here after that flight ended: take the result instead of spending the
 		// refresh token again.
-		if cur, ok := c.cache.Get(key); ok && cur != e && c.opts.Now().Before(cur.expiry.Add(-c.opts.SafetyMargin)) {
+		if cur, ok := c.cache.Get(key); ok && cur != e && c.opts.Now().Before(cur.expiry.Add(-cur.margins.safety)) {
 			return cur, nil
 		}
 		return c.refresh(ctx, key, sess, scope, e)
@@ -189,7 +196,7 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 		// Not rotated: the token used stays the newest, and base must say so.
 		tok.RefreshToken = rt
 	}
-	return c.store(key, base, tok), nil
+	return c.storeIssued(ctx, key, scope, base, tok), nil
 }
 
 // errOtherUser means a refresh answered with an id_token for another issuer or subject than

@@ -73,7 +73,7 @@ func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Sessio
 			return nil, c.refreshFailed(key, scope, e, err)
 		}
 		if c.adoptable(sh, e) {
-			return c.store(key, sess.RefreshToken, sh.Token), nil
+			return c.adopt(key, sess, sh.Token, e), nil
 		}
 		if sh.RefreshToken.IsEmpty() {
 			return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
@@ -128,17 +128,27 @@ func (c *TokenCache) refreshInFlight(ctx context.Context, key string, sess *Sess
 			slog.String("subject", sess.Subject), slog.String("scope", scope),
 			slog.Bool("rotated", rotated), slog.Any("error", err))
 	}
-	return c.store(key, sess.RefreshToken, tok), nil
+	return c.storeIssued(ctx, key, scope, sess.RefreshToken, tok), nil
 }
 
 // adoptable reports whether a shared token can be used instead of refreshing: it is not past
 // the safety margin, and it is newer than the one this replica has (a token in the
 // refresh-ahead window that this replica also has is what it is about to replace).
 func (c *TokenCache) adoptable(sh SharedToken, e *entry) bool {
-	if sh.Token.AccessToken.IsEmpty() || !c.opts.Now().Before(sh.Token.Expiry.Add(-c.opts.SafetyMargin)) {
+	if sh.Token.AccessToken.IsEmpty() || !c.opts.Now().Before(sh.Token.Expiry.Add(-c.marginsForShared(e, sh.Token.Expiry).safety)) {
 		return false
 	}
 	return e == nil || sh.Token.Expiry.After(e.expiry)
+}
+
+// adopt caches a token another replica shared, in place of e.
+func (c *TokenCache) adopt(key string, sess *Session, tok idp.Token, e *entry) *entry {
+	m := c.marginsForShared(e, tok.Expiry)
+	lifetime := tok.Expiry.Sub(c.opts.Now())
+	if e != nil && e.lifetime > 0 {
+		lifetime = e.lifetime
+	}
+	return c.storeWith(key, sess.RefreshToken, tok, lifetime, m)
 }
 
 // refreshFailed records a failed refresh of key and returns err: a dead session drops the

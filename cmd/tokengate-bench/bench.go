@@ -154,7 +154,7 @@ func buildTargets(ctx context.Context, o options, st *stack, dir, user, cookie, 
 		}), nil
 	}
 	fmt.Fprintf(stdout, "signing in %d sessions as %s, %d at a time …\n", o.sessions, user, o.parallel)
-	cookies, took, err := signInMany(ctx, st.authURL, user, o.sessions, o.parallel)
+	cookies, took, err := profiledSignIns(ctx, o, st, user, stdout)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,13 @@ type options struct {
 	wrk         string
 	binary      string
 	perf        string
+	// signinProfile, when set, receives a CPU profile of this process (the development
+	// identity provider and the sign-in clients) while the sessions are signed in.
+	signinProfile string
+	// memoryLimit is tokengate's GOMEMLIMIT ("" none), from which it sizes its caches;
+	// cacheMaxBytes, when above zero, sets token.cacheMaxBytes instead.
+	memoryLimit   string
+	cacheMaxBytes int64
 }
 
 // exitFailed is the exit status of a run whose measurements cannot be trusted.
@@ -108,6 +115,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.parallel, "signin-parallel", 8, "concurrent sign-ins when creating sessions")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk executable")
 	fs.StringVar(&o.binary, "binary", "", "prebuilt tokengate binary (default: go build ./cmd/tokengate)")
+	fs.StringVar(&o.signinProfile, "signin-profile", "", "write a CPU profile of the bench process (identity provider and sign-in clients) during the sign-ins to `file`")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "GOMEMLIMIT of tokengate, e.g. 256MiB: a pod's memory limit, from which it sizes its caches")
+	fs.Int64Var(&o.cacheMaxBytes, "cache-max-bytes", 0, "token.cacheMaxBytes of tokengate (0: sized from the memory limit)")
 	fs.StringVar(&o.perf, "perf", "", "record `perf.data` of tokengate during its first run (needs perf)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -133,6 +143,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--threads: want at least 1")
 	case o.sessions < 1:
 		return o, errors.New("--sessions: want at least 1")
+	case o.cacheMaxBytes < 0:
+		return o, errors.New("--cache-max-bytes: want 0 or more")
 	case o.parallel < 1:
 		return o, errors.New("--signin-parallel: want at least 1")
 	case o.store != "cookie" && o.store != "redis":

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -89,4 +92,33 @@ func signInMany(ctx context.Context, authURL, user string, n, parallel int) ([]s
 		return nil, 0, err
 	}
 	return cookies, time.Since(started), nil
+}
+
+// profiledSignIns is signInMany that also says where the time went: the CPU tokengate and
+// this process (the identity provider plus the clients) spent, and with --signin-profile a
+// CPU profile of this process.
+func profiledSignIns(ctx context.Context, o options, st *stack, user string, stdout io.Writer) ([]string, time.Duration, error) {
+	if o.signinProfile != "" {
+		f, err := os.Create(o.signinProfile)
+		if err != nil {
+			return nil, 0, fmt.Errorf("--signin-profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, 0, fmt.Errorf("--signin-profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	tgBefore, _ := cpuTime(st.tokengate.pid())
+	selfBefore, _ := cpuTime(os.Getpid())
+	cookies, took, err := signInMany(ctx, st.authURL, user, o.sessions, o.parallel)
+	if err != nil {
+		return nil, 0, err
+	}
+	tgAfter, _ := cpuTime(st.tokengate.pid())
+	selfAfter, _ := cpuTime(os.Getpid())
+	fmt.Fprintf(stdout, "sign-in CPU: tokengate %s (%.0f µs each), identity provider and clients %s (%.0f µs each)\n",
+		(tgAfter - tgBefore).Round(time.Millisecond), micros(tgAfter-tgBefore)/float64(len(cookies)),
+		(selfAfter - selfBefore).Round(time.Millisecond), micros(selfAfter-selfBefore)/float64(len(cookies)))
+	return cookies, took, nil
 }

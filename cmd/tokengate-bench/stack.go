@@ -61,19 +61,26 @@ func startStack(ctx context.Context, o options, dir string, stderr io.Writer) (*
 			return nil, err
 		}
 	}
-	storeYAML := ""
+	extraYAML := ""
 	if o.store == "redis" {
-		if storeYAML, err = s.startRedis(ctx); err != nil {
+		if extraYAML, err = s.startRedis(ctx); err != nil {
 			s.stop()
 			return nil, err
 		}
 	}
-	configPath, err := s.writeConfig(authAddr, storeYAML)
+	if o.cacheMaxBytes > 0 {
+		extraYAML += fmt.Sprintf("token:\n  cacheMaxBytes: %d\n", o.cacheMaxBytes)
+	}
+	configPath, err := s.writeConfig(authAddr, extraYAML)
 	if err != nil {
 		s.stop()
 		return nil, err
 	}
-	s.tokengate, err = startProcess(ctx, tracingOffName, bin, "serve", "--config", configPath)
+	var env []string
+	if o.memoryLimit != "" {
+		env = append(env, "GOMEMLIMIT="+o.memoryLimit)
+	}
+	s.tokengate, err = startProcessEnv(ctx, tracingOffName, bin, env, "serve", "--config", configPath)
 	if err != nil {
 		s.stop()
 		return nil, err
@@ -137,7 +144,7 @@ func (s *stack) writeSecret(name string) (string, error) {
 // writeConfig writes tokengate's configuration: the defaults of a production deployment
 // (cookie store, default dashboard profile and headers, tracing off) with log level warn,
 // so the hot path logs nothing, and Traefik-style forward headers.
-func (s *stack) writeConfig(listen, storeYAML string) (string, error) {
+func (s *stack) writeConfig(listen, extraYAML string) (string, error) {
 	if _, err := s.writeSecret("cookie-secret"); err != nil {
 		return "", err
 	}
@@ -155,7 +162,7 @@ forwardAuth:
 log:
   level: warn
 %s`, s.authURL, listen, strings.TrimPrefix(s.authURL, "http://"), s.idp.Issuer(), benchClientID,
-		filepath.Join(s.dir, "client-secret"), filepath.Join(s.dir, "cookie-secret"), storeYAML)
+		filepath.Join(s.dir, "client-secret"), filepath.Join(s.dir, "cookie-secret"), extraYAML)
 	path := filepath.Join(s.dir, "tokengate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", fmt.Errorf("write tokengate config: %w", err)

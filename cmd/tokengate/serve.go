@@ -124,7 +124,8 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		return nil, err
 	}
-	backend, err := newSessionBackend(cfg, codec, logger, now, tracing, obs.metrics)
+	budget := cacheBudget(context.Background(), cfg, logger)
+	backend, err := newSessionBackend(cfg, codec, logger, now, tracing, obs.metrics, budget.OpenedCacheBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -135,11 +136,19 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 		}
 	}
 	provider := obs.traced(client)
-	tokens, err := session.NewTokenCache(provider, session.CacheOptions{
+	// Refreshes, not sign-ins, are limited: they are what an undersized cache multiplies.
+	limited, err := session.NewLimitedRefresher(provider, session.LimitOptions{
+		Rate: float64(cfg.Token.IdPCallsPerSecond), Burst: cfg.Token.IdPBurst, Now: now, Logger: logger,
+	})
+	if err != nil {
+		backend.close()
+		return nil, fmt.Errorf("token endpoint limit: %w", err)
+	}
+	tokens, err := session.NewTokenCache(limited, session.CacheOptions{
 		SafetyMargin:   cfg.Token.SafetyMargin,
 		RefreshAhead:   cfg.Token.RefreshAhead,
 		InlineRefresh:  cfg.Provider.RefreshTokenReuseDetection,
-		MaxBytes:       cfg.Token.CacheMaxBytes,
+		MaxBytes:       budget.TokenCacheBytes,
 		RefreshTimeout: cfg.Provider.Timeout,
 		Now:            now,
 		Logger:         logger,
@@ -148,6 +157,15 @@ func newAppWith(cfg *config.Config, logger *slog.Logger, now func() time.Time, o
 	if err != nil {
 		backend.close()
 		return nil, fmt.Errorf("token cache: %w", err)
+	}
+	if err := obs.metrics.ObserveTokenCache(func() telemetry.TokenCacheCounts {
+		cs, ls := tokens.Stats(), limited.Stats()
+		return telemetry.TokenCacheCounts{Evictions: cs.Evictions, Rejections: cs.Rejections, Refetches: cs.Refetches,
+			LimitedCalls: ls.Rejected, ProviderThrottled: ls.Throttled}
+	}); err != nil {
+		tokens.Close()
+		backend.close()
+		return nil, err
 	}
 	store := backend.sessions
 	draining := new(atomic.Bool)

@@ -36,8 +36,8 @@ type sessionBackend struct {
 
 // newSessionBackend builds the session store of cfg. The Redis store does not connect here:
 // tokengate starts (liveness true) while Redis is down and reports not ready until it answers.
-func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Logger, now func() time.Time, tracing *telemetry.Tracing, metrics *telemetry.Metrics) (*sessionBackend, error) {
-	cookie := session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain}
+func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Logger, now func() time.Time, tracing *telemetry.Tracing, metrics *telemetry.Metrics, openedBytes int64) (*sessionBackend, error) {
+	cookie := session.CookieOptions{Name: cfg.Cookie.Name, Domain: cfg.Cookie.Domain, OpenedCacheBytes: openedBytes}
 	if cfg.Session.Store != config.StoreRedis {
 		return &sessionBackend{
 			sessions: session.NewCookieStore(codec, cookie),

@@ -36,9 +36,11 @@ func Defaults() Config {
 			LockTTL:         10 * time.Second,
 		},
 		Token: Token{
-			SafetyMargin:  60 * time.Second,
-			RefreshAhead:  5 * time.Minute,
-			CacheMaxBytes: 64 << 20,
+			SafetyMargin: 60 * time.Second,
+			RefreshAhead: 5 * time.Minute,
+			// CacheMaxBytes 0: sized from the memory limit at start (internal/membudget).
+			IdPCallsPerSecond: 50,
+			IdPBurst:          100,
 		},
 		ForwardAuth: ForwardAuth{Mode: forward.ModeAuto},
 		Log:         Log{Level: "info", Format: "json"},

@@ -53,6 +53,8 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "token.safetyMargin", Env: "TOKENGATE_TOKEN_SAFETY_MARGIN"},
 		{Path: "token.refreshAhead", Env: "TOKENGATE_TOKEN_REFRESH_AHEAD"},
 		{Path: "token.cacheMaxBytes", Env: "TOKENGATE_TOKEN_CACHE_MAX_BYTES"},
+		{Path: "token.idpCallsPerSecond", Env: "TOKENGATE_TOKEN_IDP_CALLS_PER_SECOND"},
+		{Path: "token.idpBurst", Env: "TOKENGATE_TOKEN_IDP_BURST"},
 		{Path: "forwardAuth.mode", Env: "TOKENGATE_FORWARD_AUTH_MODE"},
 		{Path: "forwardAuth.cacheTTL", Env: "TOKENGATE_FORWARD_AUTH_CACHE_TTL"},
 		{Path: "headers.passGroups", Env: "TOKENGATE_HEADERS_PASS_GROUPS"},

@@ -233,8 +233,13 @@ type Token struct {
 	SafetyMargin time.Duration `yaml:"safetyMargin"`
 	// RefreshAhead starts a background refresh when a token has less than this left, default 5m.
 	RefreshAhead time.Duration `yaml:"refreshAhead"`
-	// CacheMaxBytes bounds the in-memory token cache, default 64 MiB.
+	// CacheMaxBytes bounds the in-memory token cache. Default 0: a quarter of the memory
+	// limit (GOMEMLIMIT or the container's), at least 8 MiB; 64 MiB when there is no limit.
 	CacheMaxBytes int64 `yaml:"cacheMaxBytes"`
+	// IdPCallsPerSecond and IdPBurst bound this replica's token-endpoint calls for
+	// refreshes (a token bucket), default 50 per second with bursts of 100.
+	IdPCallsPerSecond int `yaml:"idpCallsPerSecond"`
+	IdPBurst          int `yaml:"idpBurst"`
 }
 
 // ForwardAuth configures which proxy headers are believed.

@@ -165,8 +165,14 @@ func (c *Config) validateTimes(ps *problems) {
 	if c.Token.RefreshAhead < 0 {
 		ps.add("token.refreshAhead", "%s must be >= 0", c.Token.RefreshAhead)
 	}
-	if c.Token.CacheMaxBytes < MinCacheMaxBytes {
-		ps.add("token.cacheMaxBytes", "%d must be at least %d (1 MiB)", c.Token.CacheMaxBytes, MinCacheMaxBytes)
+	if b := c.Token.CacheMaxBytes; b != 0 && b < MinCacheMaxBytes {
+		ps.add("token.cacheMaxBytes", "%d must be 0 (sized from the memory limit) or at least %d (1 MiB)", b, MinCacheMaxBytes)
+	}
+	if r := c.Token.IdPCallsPerSecond; r < 1 || r > 10000 {
+		ps.add("token.idpCallsPerSecond", "%d must be between 1 and 10000", r)
+	}
+	if b := c.Token.IdPBurst; b < 1 || b > 100000 {
+		ps.add("token.idpBurst", "%d must be between 1 and 100000", b)
 	}
 }
 

@@ -243,7 +243,7 @@ func TestValidateReportsAll(t *testing.T) {
 		"publicURL", "listen", "provider.issuerURL", "provider.clientID", "provider.clientSecret",
 		"provider.clientAuthMethod", "provider.scopes", "provider.resourceScope", "provider.timeout",
 		"cookie.secrets", "cookie.name", "session.lifetime", "session.signInTimeout",
-		"token.cacheMaxBytes", "forwardAuth.mode", "log.level", "log.format",
+		"token.idpCallsPerSecond", "token.idpBurst", "forwardAuth.mode", "log.level", "log.format",
 	} {
 		wantProblem(t, err, key)
 	}

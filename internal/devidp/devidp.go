@@ -87,7 +87,9 @@ type Provider struct {
 	authorizeCalls int
 	reuses         int // refresh tokens redeemed twice under RotateRefreshTokens
 	unavailable    bool
-	echo           EchoMode // echo.go
+	throttle       throttleState // SetThrottle (throttle.go)
+	nextPrune      time.Time     // pruneLocked does nothing before it (store.go)
+	echo           EchoMode      // echo.go
 
 	graph      graphState     // the Microsoft Graph stand-in (graph.go)
 	assertions assertionState // client assertions seen (assertion.go)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // grant is one successful token request, whatever its grant type: who, for which client,
@@ -33,9 +34,18 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.tokenCalls[grantType]++
 	down, echo := p.unavailable, p.echo
+	var slowDown *entraError
+	var retryAfter time.Duration
+	if grantType == "refresh_token" {
+		slowDown, retryAfter = p.throttled(form.Get("refresh_token"), form.Get("scope"))
+	}
 	p.mu.Unlock()
 	if echo != EchoOff {
 		writeEcho(w, echo, false, echoRequest(r, form))
+		return
+	}
+	if slowDown != nil {
+		p.writeThrottled(w, r, slowDown, retryAfter)
 		return
 	}
 	if down {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -29,6 +30,7 @@ type ProviderError struct {
 	// doctor show it; Error never includes it.
 	Description string
 	kind        error // one of the package sentinels, or nil
+	retryAfter  time.Duration
 }
 
 func (e *ProviderError) Error() string {
@@ -65,9 +67,12 @@ type tokenErrorBody struct {
 	CorrelationID string          `json:"correlation_id"`
 }
 
-// newProviderError classifies a token-endpoint error answer. sent are the values of the
-// request, which the description must not quote to be shown.
-func newProviderError(status int, b tokenErrorBody, sent ...string) *ProviderError {
+// newProviderError classifies a token-endpoint error answer (h: its headers, nil when
+// unknown). Throttling (429, Entra's loop detection and tenant throttling) comes first: Entra
+// may send loop detection as a 400 invalid_grant, and ending the user's session for it would
+// be wrong. sent are the values of the request, which the description must not quote to be
+// shown.
+func newProviderError(status int, b tokenErrorBody, h http.Header, sent ...string) *ProviderError {
 	code := b.Error
 	if code != "" {
 		code = ErrorCode(code)
@@ -81,7 +86,10 @@ func newProviderError(status int, b tokenErrorBody, sent ...string) *ProviderErr
 		TraceID: errorID(b.TraceID), CorrelationID: errorID(b.CorrelationID),
 		Description: PublicDescription(b.Description, sent...),
 	}
+	throttled, wait := throttling(status, e.AADSTS, h, time.Now())
 	switch {
+	case throttled:
+		e.kind, e.retryAfter = ErrThrottled, wait
 	case code == "invalid_grant" && sub == "consent_required",
 		code == "consent_required":
 		e.kind = ErrConsentRequired
@@ -102,16 +110,16 @@ func newProviderError(status int, b tokenErrorBody, sent ...string) *ProviderErr
 func classify(err error, sent ...string) error {
 	var retrieve *oauth2.RetrieveError
 	if errors.As(err, &retrieve) {
-		status := 0
+		status, h := 0, http.Header(nil)
 		if retrieve.Response != nil {
-			status = retrieve.Response.StatusCode
+			status, h = retrieve.Response.StatusCode, retrieve.Response.Header
 		}
 		var b tokenErrorBody
 		if json.Unmarshal(retrieve.Body, &b) != nil || b.Error == "" {
 			// x/oauth2 also reads form-encoded errors; it found the code and description.
 			b = tokenErrorBody{Error: retrieve.ErrorCode, Description: retrieve.ErrorDescription}
 		}
-		return newProviderError(status, b, sent...)
+		return newProviderError(status, b, h, sent...)
 	}
 	if errors.Is(err, context.Canceled) {
 		return err

@@ -109,7 +109,7 @@ func (c *Client) postToken(ctx context.Context, d *discovery, form url.Values) (
 	if resp.StatusCode != http.StatusOK {
 		var e tokenErrorBody
 		_ = json.Unmarshal(body, &e) // a non-JSON error page still has a status to classify
-		return Token{}, newProviderError(resp.StatusCode, e, sentValues(req, form)...)
+		return Token{}, newProviderError(resp.StatusCode, e, resp.Header, sentValues(req, form)...)
 	}
 	return c.parseTokenResponse(body)
 }

@@ -43,7 +43,7 @@ func TestProviderErrorTextCarriesOnlyIDs(t *testing.T) {
 		Error: "invalid_grant", SubError: "bad_token", Codes: json.RawMessage(`[70008]`),
 		Description: "AADSTS70008: The provided authorization code or refresh token has expired.",
 		TraceID:     guid, CorrelationID: "refresh_token=leak",
-	})
+	}, nil)
 	want := "token endpoint answered 400 invalid_grant (bad_token) AADSTS70008 trace_id=" + guid
 	if e.Error() != want {
 		t.Errorf("Error() = %q; want %q", e.Error(), want)
@@ -51,7 +51,7 @@ func TestProviderErrorTextCarriesOnlyIDs(t *testing.T) {
 	if e.Description == "" {
 		t.Error("Description is empty; want the screened first line for the user's page")
 	}
-	odd := newProviderError(400, tokenErrorBody{Error: "client_secret=abc", SubError: "Bearer x"})
+	odd := newProviderError(400, tokenErrorBody{Error: "client_secret=abc", SubError: "Bearer x"}, nil)
 	if got := odd.Error(); strings.Contains(got, "abc") || strings.Contains(got, "Bearer") {
 		t.Errorf("Error() = %q; want malformed codes replaced", got)
 	}
@@ -59,7 +59,7 @@ func TestProviderErrorTextCarriesOnlyIDs(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"error":"invalid_grant","error_codes":["x"],"error_description":"AADSTS50173: revoked"}`), &b); err != nil {
 		t.Fatalf("odd error_codes: %v; want the body still read", err)
 	}
-	if e := newProviderError(400, b); !errors.Is(e, ErrInvalidGrant) || e.AADSTS != 50173 {
+	if e := newProviderError(400, b, nil); !errors.Is(e, ErrInvalidGrant) || e.AADSTS != 50173 {
 		t.Errorf("odd error_codes: %v, AADSTS %d; want invalid_grant AADSTS50173 from the description", e, e.AADSTS)
 	}
 }
