@@ -1,3 +1,5 @@
+//go:build !tokengate_omit_cel
+
 package doctor
 
 import (
