@@ -22,7 +22,7 @@ var errNotBool = errors.New("not a bool")
 var errCELOmitted = errors.New("not evaluated: this tokengate was built with -tags tokengate_omit_cel, without CEL")
 
 // fixCELOmitted is the fix for errCELOmitted.
-const fixCELOmitted = "run tokengate doctor from the default build (release binary, image or go install), which evaluates CEL"
+const fixCELOmitted = "run tokengate doctor from a default build (make build, or go build ./cmd/tokengate), which evaluates CEL; the container image omits it"
 
 // exprEvaluator evaluates the CEL expressions of one JWT authenticator with a single variable
 // (claims or user) bound to value, as the API server would. Errors wrap errNoCompile for an
