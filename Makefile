@@ -81,6 +81,15 @@ unit: ## Unit, integration and e2e tests under -race
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v '/e2e$$')
 	$(GO) test -race -count=1 -timeout 10m -v ./e2e
 
+# --- lean image build (doctor without CEL; BENCHMARKS.md, "Binary") ---
+# The Dockerfile builds with -tags tokengate_omit_cel; test that build's doctor as well.
+.PHONY: unit-omit-cel
+unit: unit-omit-cel
+unit-omit-cel: ## doctor's tests and a type check in the tokengate_omit_cel build the image ships
+	$(GO) test -race -count=1 -tags tokengate_omit_cel ./internal/doctor
+	$(GO) vet -tags tokengate_omit_cel ./cmd/tokengate
+# --- end lean image build ---
+
 fuzz: ## Run each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./session
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSession$$' -fuzztime $(FUZZTIME) ./session

@@ -2,11 +2,10 @@ package doctor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/google/cel-go/common/types"
 )
 
 // maxListed bounds how many groups a line names.
@@ -56,7 +55,7 @@ func userRules(a JWTAuthenticator, key string, u mappedUser) []Result {
 		return nil
 	}
 	const name = "user validation"
-	env, err := newCELEnv("user")
+	env, err := newExprEvaluator("user")
 	if err != nil {
 		return []Result{{Status: Fail, Name: name, Detail: err.Error()}}
 	}
@@ -76,11 +75,13 @@ func userRules(a JWTAuthenticator, key string, u mappedUser) []Result {
 	var out []Result
 	for i, r := range a.UserValidationRules {
 		rk := fmt.Sprintf("%s.userValidationRules[%d]", key, i)
-		v, err := evalCEL(env, r.Expression, "user", user)
+		ok, err := env.Bool(r.Expression, user)
 		switch {
-		case err != nil:
+		case errors.Is(err, errCELOmitted):
+			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s: %q %v", rk, r.Expression, err), Fix: fixCELOmitted})
+		case err != nil && !errors.Is(err, errNotBool):
 			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s: %q %v", rk, r.Expression, err)})
-		case v.Type() != types.BoolType || v.Value() != true:
+		case !ok:
 			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s fails: %s", rk, ruleText(r.Message, r.Expression)),
 				Fix: "the API server refuses this user (401)"})
 		}

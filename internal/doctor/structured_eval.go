@@ -3,14 +3,8 @@ package doctor
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
-
-	"github.com/google/cel-go/cel"
-	"github.com/google/cel-go/common/types"
-	"github.com/google/cel-go/common/types/ref"
-	"github.com/google/cel-go/ext"
 )
 
 // aksJWTPrefix must begin every username and group an AKS JWT authenticator maps, so that
@@ -21,57 +15,24 @@ const aksJWTPrefix = "aks:jwt:"
 // configuration, at start or on reload, rather than any one token.
 var errNoCompile = errors.New("does not compile")
 
-// newCELEnv declares one variable, as the API server does: claims for claim rules and
-// mappings, user for user validation rules. The extension libraries are the ones Kubernetes
-// enables for these expressions. The API server types claims as map(string, any), not dyn:
-// kube-apiserver v1.37.2 refuses to load claims.groups.map(...) ("expression of type 'any'
-// cannot be range of a comprehension") and wants dyn(claims.groups).map(...), so doctor must
-// refuse it too.
-func newCELEnv(variable string) (*cel.Env, error) {
-	valueType := cel.DynType
-	if variable == "claims" {
-		valueType = cel.AnyType
-	}
-	env, err := cel.NewEnv(
-		cel.Variable(variable, cel.MapType(cel.StringType, valueType)),
-		ext.Strings(), ext.Sets(), ext.Lists(), ext.Encoders(), ext.Math(),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("CEL environment: %w", err)
-	}
-	return env, nil
-}
+// errNotBool is a validation rule whose expression gives something other than a bool.
+var errNotBool = errors.New("not a bool")
 
-// evalCEL compiles and runs one expression with the single variable bound to value.
-func evalCEL(env *cel.Env, expr, variable string, value any) (ref.Val, error) {
-	ast, iss := env.Compile(expr)
-	if iss.Err() != nil {
-		return nil, fmt.Errorf("%w: %w", errNoCompile, iss.Err())
-	}
-	prg, err := env.Program(ast)
-	if err != nil {
-		return nil, fmt.Errorf("program: %w", err)
-	}
-	out, _, err := prg.Eval(map[string]any{variable: value})
-	if err != nil {
-		return nil, fmt.Errorf("evaluation failed: %w", err)
-	}
-	return out, nil
-}
+// errCELOmitted is every expression in a binary built with -tags tokengate_omit_cel.
+var errCELOmitted = errors.New("not evaluated: this tokengate was built with -tags tokengate_omit_cel, without CEL")
 
-// celStrings reads a string or a list of strings; null gives none.
-func celStrings(v ref.Val) ([]string, error) {
-	switch v.Type() {
-	case types.NullType:
-		return nil, nil
-	case types.StringType:
-		return []string{v.Value().(string)}, nil
-	}
-	native, err := v.ConvertToNative(reflect.TypeOf([]string{}))
-	if err != nil {
-		return nil, fmt.Errorf("evaluated to %s; want a string or a list of strings", v.Type().TypeName())
-	}
-	return native.([]string), nil
+// fixCELOmitted is the fix for errCELOmitted.
+const fixCELOmitted = "run tokengate doctor from a default build (make build, or go build ./cmd/tokengate), which evaluates CEL; the container image omits it"
+
+// exprEvaluator evaluates the CEL expressions of one JWT authenticator with a single variable
+// (claims or user) bound to value, as the API server would. Errors wrap errNoCompile for an
+// expression the API server would refuse to load and errCELOmitted when this build cannot
+// evaluate at all; any other error is one the API server would meet at evaluation.
+type exprEvaluator interface {
+	// Bool evaluates a validation rule; a result that is not a bool wraps errNotBool.
+	Bool(expr string, value any) (bool, error)
+	// Strings evaluates a mapping: a string, a list of strings, or null for none.
+	Strings(expr string, value any) ([]string, error)
 }
 
 // mappedUser is what the API server would build from a token.
@@ -92,7 +53,7 @@ func ExplainStructured(t *Token, ac *AuthenticationConfiguration) []Result {
 	}
 	a := ac.JWT[i]
 	key := fmt.Sprintf("jwt[%d]", i)
-	claimsEnv, err := newCELEnv("claims")
+	claimsEnv, err := newExprEvaluator("claims")
 	if err != nil {
 		return []Result{res, {Status: Fail, Name: "claim mappings", Detail: err.Error()}}
 	}
@@ -101,8 +62,11 @@ func ExplainStructured(t *Token, ac *AuthenticationConfiguration) []Result {
 	u, mapErr := mapUser(claimsEnv, t, a.ClaimMappings)
 	if mapErr != nil {
 		fix := "the API server refuses the token (401) when a mapping fails"
-		if errors.Is(mapErr, errNoCompile) {
+		switch {
+		case errors.Is(mapErr, errNoCompile):
 			fix = "the API server refuses to load this configuration (at start, or keeps the previous one on reload)"
+		case errors.Is(mapErr, errCELOmitted):
+			fix = fixCELOmitted
 		}
 		return append(out, Result{Status: Fail, Name: "claim mappings", Detail: fmt.Sprintf("%s.claimMappings.%v", key, mapErr), Fix: fix})
 	}
@@ -147,7 +111,7 @@ func selectAuthenticator(t *Token, ac *AuthenticationConfiguration) (int, Result
 	return -1, res
 }
 
-func claimRules(env *cel.Env, t *Token, a JWTAuthenticator, key string) []Result {
+func claimRules(env exprEvaluator, t *Token, a JWTAuthenticator, key string) []Result {
 	const name = "claim validation"
 	var out []Result
 	for i, r := range a.ClaimValidationRules {
@@ -160,13 +124,15 @@ func claimRules(env *cel.Env, t *Token, a JWTAuthenticator, key string) []Result
 			}
 			continue
 		}
-		v, err := evalCEL(env, r.Expression, "claims", t.Claims)
+		ok, err := env.Bool(r.Expression, t.Claims)
 		switch {
+		case errors.Is(err, errNotBool):
+			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s: %q %v", rk, r.Expression, err)})
+		case errors.Is(err, errCELOmitted):
+			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s: %q %v", rk, r.Expression, err), Fix: fixCELOmitted})
 		case err != nil:
 			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s: %q %v", rk, r.Expression, err), Fix: "the API server refuses this token (401)"})
-		case v.Type() != types.BoolType:
-			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s: %q gives %s, not a bool", rk, r.Expression, v.Type().TypeName())})
-		case v.Value() != true:
+		case !ok:
 			out = append(out, Result{Status: Fail, Name: name, Detail: fmt.Sprintf("%s fails: %s", rk, ruleText(r.Message, r.Expression)), Fix: "the API server refuses this token (401)"})
 		}
 	}
@@ -180,7 +146,7 @@ func claimRules(env *cel.Env, t *Token, a JWTAuthenticator, key string) []Result
 }
 
 // mapUser applies the claim mappings as the API server does.
-func mapUser(env *cel.Env, t *Token, m ClaimMappings) (mappedUser, error) {
+func mapUser(env exprEvaluator, t *Token, m ClaimMappings) (mappedUser, error) {
 	var u mappedUser
 	names, err := mapPrefixed(env, t, m.Username, false)
 	if err != nil {
@@ -199,11 +165,7 @@ func mapUser(env *cel.Env, t *Token, m ClaimMappings) (mappedUser, error) {
 		u.UID = uid[0]
 	}
 	for i, e := range m.Extra {
-		v, err := evalCEL(env, e.ValueExpression, "claims", t.Claims)
-		if err != nil {
-			return u, fmt.Errorf("extra[%d]: %w", i, err)
-		}
-		vals, err := celStrings(v)
+		vals, err := env.Strings(e.ValueExpression, t.Claims)
 		if err != nil {
 			return u, fmt.Errorf("extra[%d]: %w", i, err)
 		}
@@ -217,15 +179,12 @@ func mapUser(env *cel.Env, t *Token, m ClaimMappings) (mappedUser, error) {
 
 // mapPrefixed maps a claim (plus prefix) or an expression. list allows many values
 // (groups); a missing claim maps to none.
-func mapPrefixed(env *cel.Env, t *Token, m PrefixedClaimOrExpression, list bool) ([]string, error) {
+func mapPrefixed(env exprEvaluator, t *Token, m PrefixedClaimOrExpression, list bool) ([]string, error) {
 	var vals []string
 	switch {
 	case m.Expression != "":
-		v, err := evalCEL(env, m.Expression, "claims", t.Claims)
-		if err != nil {
-			return nil, fmt.Errorf("%q %w", m.Expression, err)
-		}
-		if vals, err = celStrings(v); err != nil {
+		var err error
+		if vals, err = env.Strings(m.Expression, t.Claims); err != nil {
 			return nil, fmt.Errorf("%q %w", m.Expression, err)
 		}
 	case m.Claim != "":

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -16,7 +19,8 @@ import (
 // leak into a test.
 func clearOTelEnv(t *testing.T) {
 	for _, k := range []string{envTracesExporter, envEndpoint, envTracesEndpoint, envProtocol, envTracesProtocol,
-		"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"} {
+		"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+		"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
 		t.Setenv(k, "")
 	}
 }
@@ -174,5 +178,40 @@ func TestNewTracingSampler(t *testing.T) {
 				t.Errorf("sampled = %v; want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestNewTracingOTLPHeaders: OTEL_EXPORTER_OTLP_HEADERS, how a collector behind
+// authentication is reached, is read by the exporter itself, not by NewTracing; this pins
+// that it still reaches the collector.
+func TestNewTracingOTLPHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var got http.Header
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Clone()
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	clearOTelEnv(t)
+	t.Setenv(envEndpoint, collector.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Basic%20dGVzdA==,x-scope-orgid=platform")
+	tr, err := NewTracing(t.Context(), "dev", &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tr.Provider.Tracer("test").Start(context.Background(), "op")
+	span.End()
+	if err := tr.Shutdown(context.Background()); err != nil { // flushes the batch
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got == nil {
+		t.Fatal("the collector received no export")
+	}
+	if a, o := got.Get("Authorization"), got.Get("X-Scope-Orgid"); a != "Basic dGVzdA==" || o != "platform" {
+		t.Errorf("Authorization = %q, X-Scope-OrgID = %q; want %q, %q", a, o, "Basic dGVzdA==", "platform")
 	}
 }
