@@ -1,21 +1,19 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/idp"
-	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
 	"github.com/tokengate/tokengate/session"
 )
@@ -49,9 +47,9 @@ type authNotes struct {
 	cache   string // the token cache outcome; empty when no token was looked up
 }
 
-// forwardAuth answers (ARCHITECTURE.md, "One /auth request") and notes the dashboard
-// profile, the proxy family and the token cache outcome. Every error path answers 4xx/5xx,
-// never 2xx.
+// forwardAuth answers (ARCHITECTURE.md, "One /auth request"), one step after the other, and
+// notes the dashboard profile, the proxy family and the token cache outcome. Every error path
+// answers 4xx/5xx, never 2xx.
 func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 	fwd, err := forward.Parse(s.Config.ForwardAuth.Mode, c.Request)
 	if err != nil {
@@ -61,9 +59,6 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 	notes.proxy = fwd.Proxy
 	if fwd.Navigation {
 		c.Set(navigationKey, true)
-	}
-	if fwd.Proxy == forward.ProxyForwardAuth {
-		c.Set(relaysAllCookiesKey, true)
 	}
 	profile, ok := s.Dashboards.Match(fwd.Host)
 	if !ok {
@@ -84,10 +79,10 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 		return
 	}
 	user := userOf(sess)
-	if !s.decide(c, profile, sess, &user) {
+	whole := relaysAllCookies(fwd)
+	if !s.decide(c, profile, sess, &user, whole) {
 		return
 	}
-	var token string
 	var res session.Result
 	if profile.Token != dashboards.NoToken {
 		res, err = s.token(c, notes, sess, tokenScope(profile))
@@ -95,26 +90,152 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 			s.tokenFailed(c, fwd, tokenScope(profile), err)
 			return
 		}
-		s.keepRotated(c, sess, res)
-		token = res.Token.AccessToken.Reveal()
+		s.saveRotated(c, sess, res.Token.RefreshToken, whole)
 	}
-	resealed := false
-	if rs, ok := s.Sessions.(cookieResealer); ok {
-		resealed = rs.ResealCookie(c.Writer, c.Request, sess)
+	resealed := s.Sessions.ResealCookie(c.Writer, c.Request, sess)
+	s.allow(c, profile, &user, res, resealed)
+}
+
+// relaysAllCookies says whether the proxy hands the browser every Set-Cookie of a 2xx /auth
+// answer. Traefik ForwardAuth relays the names listed in addAuthCookiesToResponse, chunks
+// included, and Caddy forward_auth relays none, so a chunked session arrives whole or not at
+// all. ingress-nginx (auth-always-set-cookie) relays only the first Set-Cookie: a chunked
+// session would arrive half new, half old, and no longer open.
+func relaysAllCookies(fwd forward.Request) bool {
+	return fwd.Proxy == forward.ProxyForwardAuth
+}
+
+// The steps of /auth get child spans when there is something to see in them: a step that
+// leaves memory (a cookie to decrypt, Redis, Microsoft Graph, a token refresh), or that
+// refuses or fails. The steady state, a known session allowed with a cached token, takes a
+// microsecond or so and would spend several times that on three child spans (BENCHMARKS.md,
+// "Tracing"); its server span carries the decision and the cache outcome instead.
+// tracing.stepSpans: always gives every /auth all three.
+//
+// A child span starts without options and gets its attributes in one call at its end:
+// every option and every SetAttributes call is an allocation on the hot path.
+
+// loadSession opens the request's session (step 3). A missing or invalid session is an
+// answer (401), not an error of its span.
+func (s *server) loadSession(c *gin.Context) (*session.Session, error) {
+	if s.tracer == nil {
+		return s.Sessions.Load(c.Request.Context(), c.Request)
 	}
+	if s.peekSessions != nil {
+		if sess, ok := s.peekSessions.Peek(c.Request); ok {
+			return sess, nil
+		}
+	}
+	ctx, span := s.tracer.Start(c.Request.Context(), spanSessionLoad)
+	defer span.End()
+	sess, err := s.Sessions.Load(ctx, c.Request)
+	span.SetAttributes(attrSession.Bool(err == nil))
+	if err != nil && !errors.Is(err, session.ErrNoSession) {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "session store failed")
+	}
+	return sess, err
+}
+
+// decide applies the profile's policy (step 4) and reports whether the user may go on; else
+// it has answered. A refusal is a 403 that keeps the session: one dashboard saying no never
+// signs the user out of the others. Its span holds the Graph calls for groups overage; the
+// server span names the profile already.
+func (s *server) decide(c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User, whole bool) bool {
+	first := profile.Admit(user) // nanoseconds: not worth a span when it simply allows
+	if s.tracer == nil || (first.Allowed && !s.allStepSpans) {
+		return first.Allowed || s.admitted(c, profile, sess, user, first, whole)
+	}
+	ctx, span := s.tracer.Start(c.Request.Context(), spanPolicy)
+	defer span.End()
+	// The request carries the span too: a session cleared or a refresh token saved after a
+	// Graph call talks to Redis under it.
+	saved := c.Request
+	c.Request = c.Request.WithContext(ctx)
+	ok := s.admitted(c, profile, sess, user, first, whole)
+	c.Request = saved
+	span.SetAttributes(attrAllowed.Bool(ok))
+	return ok
+}
+
+// admitted finishes decide past the profile's first decision: the Graph lookup of an overage
+// user (admission), the saving of a refresh token it rotated, and the refusal's answer.
+func (s *server) admitted(c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User, first dashboards.Decision, whole bool) bool {
+	ctx := c.Request.Context()
+	decision, rotated, err := s.admission(ctx, profile, sess, user, first)
+	switch {
+	case errors.Is(err, idp.ErrGraphDenied):
+		s.fail(c, errorf(http.StatusForbidden, profile.Name+" needs your group memberships, and Microsoft Graph refused to list them: "+
+			"ask an administrator to consent to Microsoft Graph User.Read for tokengate", err))
+		return false
+	case errors.Is(err, idp.ErrInvalidGrant):
+		s.Sessions.Clear(c.Writer, c.Request)
+		s.fail(c, errorf(http.StatusUnauthorized, "your sign-in has ended; sign in again", err))
+		return false
+	case err != nil:
+		s.fail(c, errorf(http.StatusServiceUnavailable, "could not read your group memberships from Microsoft Graph; retry shortly", err))
+		return false
+	}
+	s.saveRotated(c, sess, rotated, whole)
+	if !decision.Allowed {
+		s.Logger.InfoContext(ctx, "access denied", "dashboard", profile.Name, "user", user.Login(), "subject", sess.Subject)
+		s.fail(c, errorf(http.StatusForbidden, decision.Reason, nil))
+		return false
+	}
+	return true
+}
+
+// token asks the token cache for the profile's token (step 5) and counts the outcome. Its
+// span holds the refresh and the call to the provider.
+func (s *server) token(c *gin.Context, notes *authNotes, sess *session.Session, scope string) (session.Result, error) {
+	ctx := c.Request.Context()
+	if s.peekTokens != nil {
+		if res, ok := s.peekTokens.Peek(sess, scope); ok {
+			notes.cache = res.Outcome.String()
+			s.Metrics.CacheLookup(ctx, notes.cache)
+			return res, nil
+		}
+	}
+	var span trace.Span
+	if s.tracer != nil {
+		ctx, span = s.tracer.Start(ctx, spanTokenCache)
+		defer span.End()
+	}
+	res, err := s.Tokens.Get(ctx, sess, scope)
+	notes.cache = "miss"
+	if err == nil {
+		notes.cache = res.Outcome.String()
+	}
+	s.Metrics.CacheLookup(ctx, notes.cache)
+	if span != nil {
+		span.SetAttributes(attrScope.String(scope), attrCacheOutcome.String(notes.cache))
+		if err != nil {
+			// idp errors carry the OAuth error code and Entra's first description line,
+			// never a token (internal/idp/errors.go).
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "no token for the dashboard")
+		}
+	}
+	return res, err
+}
+
+// allow answers 200 with the profile's headers (step 6), and tells an NGINX auth cache how
+// long it may keep the answer: never when the answer sets a cookie, which is this browser's
+// alone.
+func (s *server) allow(c *gin.Context, profile *dashboards.Profile, user *dashboards.User, res session.Result, setsCookie bool) {
 	h := c.Writer.Header()
 	// One backing array for every header value instead of a slice per header.
 	values := make([]string, 0, len(profile.Headers))
 	profile.WriteHeaders(func(name, value string) {
 		values = append(values, value)
 		h[name] = values[len(values)-1 : len(values) : len(values)]
-	}, &user, token)
+	}, user, res.Token.AccessToken.Reveal())
 	if ttl := s.Config.ForwardAuth.CacheTTL; ttl > 0 {
 		// No Cache-Control beside a positive hint: NGINX before 1.23 reads the headers in
 		// order, and a no-store ahead of X-Accel-Expires ("C" < "X") stops the caching.
 		secs := s.cacheSeconds(profile, res, ttl)
-		if resealed {
-			secs = 0 // an answer that sets a cookie is this browser's alone
+		if setsCookie {
+			secs = 0
 		}
 		h["X-Accel-Expires"] = []string{strconv.Itoa(secs)}
 		if secs == 0 {
@@ -128,94 +249,6 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 
 // noStore is shared by every /auth answer: header values are only read after the handler.
 var noStore = []string{"no-store"}
-
-// admitted applies the profile's first decision (Admit), before any token is fetched. A
-// refusal is a 403 that keeps the session: one dashboard saying no never signs the user out
-// of the others.
-func (s *server) admitted(ctx context.Context, c *gin.Context, profile *dashboards.Profile, sess *session.Session, user *dashboards.User, decision dashboards.Decision) bool {
-	if decision.NeedGroups && s.Groups != nil {
-		groups, rotated, err := s.Groups.Groups(ctx, sess)
-		switch {
-		case errors.Is(err, idp.ErrGraphDenied):
-			s.fail(c, errorf(http.StatusForbidden, profile.Name+" needs your group memberships, and Microsoft Graph refused to list them: "+
-				"ask an administrator to consent to Microsoft Graph User.Read for tokengate", err))
-			return false
-		case errors.Is(err, idp.ErrInvalidGrant):
-			s.Sessions.Clear(c.Writer, c.Request)
-			s.fail(c, errorf(http.StatusUnauthorized, "your sign-in has ended; sign in again", err))
-			return false
-		case err != nil:
-			s.fail(c, errorf(http.StatusServiceUnavailable, "could not read your group memberships from Microsoft Graph; retry shortly", err))
-			return false
-		}
-		if !rotated.IsEmpty() && rotated != sess.RefreshToken {
-			s.saveRefreshToken(c, sess, rotated)
-		}
-		decision = profile.AdmitGroups(user, groups)
-	}
-	if !decision.Allowed {
-		s.Logger.InfoContext(ctx, "access denied", "dashboard", profile.Name, "user", user.Login(), "subject", sess.Subject)
-		s.fail(c, errorf(http.StatusForbidden, decision.Reason, nil))
-		return false
-	}
-	return true
-}
-
-// tokenScope is the cache scope of the token a profile sends.
-func tokenScope(p *dashboards.Profile) string {
-	if p.Token == dashboards.IDToken {
-		return idp.IDTokenScope
-	}
-	return p.Scope
-}
-
-// keepRotated writes a rotated refresh token back into the cookie.
-func (s *server) keepRotated(c *gin.Context, sess *session.Session, res session.Result) {
-	if newRT := res.Token.RefreshToken; !newRT.IsEmpty() && newRT != sess.RefreshToken {
-		s.saveRefreshToken(c, sess, newRT)
-	}
-}
-
-// relaysAllCookiesKey marks an /auth request from Traefik ForwardAuth or Caddy forward_auth.
-// Traefik hands the browser every Set-Cookie of a 2xx answer whose name is listed in
-// addAuthCookiesToResponse, chunks included, and Caddy hands it none, so a chunked session
-// arrives whole or not at all. ingress-nginx (auth-always-set-cookie) relays only the first
-// Set-Cookie: a chunked session would arrive half new, half old, and no longer open.
-const relaysAllCookiesKey = "tokengate.relaysAllCookies"
-
-// cookieResealer is a store whose cookie outlives a change of the cookie key unless it is
-// sealed again (the Redis store: its cookie changes only at sign-in). ResealCookie writes the
-// cookie sealed with the primary key when an older key opened it, and reports whether it did.
-type cookieResealer interface {
-	ResealCookie(w http.ResponseWriter, r *http.Request, sess *session.Session) bool
-}
-
-var _ cookieResealer = (*session.RedisStore)(nil)
-
-// rotationSaver is a store that may decline to write a session from an /auth answer (the
-// cookie store, when the session needs more than one cookie).
-type rotationSaver interface {
-	SaveRotated(w http.ResponseWriter, r *http.Request, s *session.Session) (bool, error)
-}
-
-var _ rotationSaver = (*session.CookieStore)(nil)
-
-// saveRefreshToken writes the session with its rotated refresh token from an /auth answer.
-// Behind ingress-nginx a session that needs several cookies is not written (SaveRotated):
-// Entra keeps the old refresh token valid and the token cache uses the newest one.
-func (s *server) saveRefreshToken(c *gin.Context, sess *session.Session, rt secret.String) {
-	updated := *sess
-	updated.RefreshToken = rt
-	var err error
-	if rs, ok := s.Sessions.(rotationSaver); ok && !c.GetBool(relaysAllCookiesKey) {
-		_, err = rs.SaveRotated(c.Writer, c.Request, &updated)
-	} else {
-		err = s.Sessions.Save(c.Writer, c.Request, &updated)
-	}
-	if err != nil {
-		s.Logger.WarnContext(c.Request.Context(), "could not write the rotated refresh token", "error", err)
-	}
-}
 
 // cacheSeconds is how long an NGINX auth cache may keep this answer: at most ttl, and never
 // past the point where the token cache would stop serving the token itself. Tokens served
@@ -268,22 +301,4 @@ func (s *server) tokenFailed(c *gin.Context, fwd forward.Request, scope string, 
 	default:
 		s.fail(c, errorf(http.StatusServiceUnavailable, "identity provider unavailable and no valid token cached; retry shortly", err))
 	}
-}
-
-// userOf is the view of the session the dashboards package decides on.
-func userOf(sess *session.Session) dashboards.User {
-	return dashboards.User{
-		OID: sess.Subject, Name: sess.Name, PreferredUsername: sess.PreferredUsername,
-		Email: sess.Email, Groups: sess.Groups, GroupsOverage: sess.GroupsOverage,
-	}
-}
-
-// bearerOf returns the token of an "Authorization: Bearer …" header.
-func bearerOf(r *http.Request) (string, bool) {
-	v := r.Header.Get("Authorization")
-	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
-		return "", false
-	}
-	tok := strings.TrimSpace(v[7:])
-	return tok, tok != ""
 }

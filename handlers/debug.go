@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/idp"
-	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -95,16 +93,23 @@ func (s *server) debugView(c *gin.Context, sess *session.Session) debugView {
 		TenantID: sess.TenantID, Groups: sess.Groups, GroupsOverage: sess.GroupsOverage,
 		SessionExpiresAt: expiryText(sess.ExpiresAt, now),
 	}
-	v.IDToken = s.debugTokenFor(c, sess, idp.IDTokenScope)
+	// Each step goes on with the session as the previous one left it, so that a token
+	// rotated by one is not written again by the next.
+	v.IDToken, sess = s.debugTokenFor(c, sess, idp.IDTokenScope)
 	for _, p := range s.Dashboards.Profiles() {
 		dp := debugProfile{Name: p.Name, Kind: p.Token, Scope: p.Scope}
 		for _, h := range p.Headers {
 			dp.Headers = append(dp.Headers, h.Name)
 		}
-		decision := s.debugDecision(ctx, c, p, sess, &user)
+		decision, rotated, err := s.admission(ctx, p, sess, &user, p.Admit(&user))
+		if err != nil {
+			decision.Reason = "could not read the group memberships from Microsoft Graph: " + truncate(err.Error(), 300)
+		}
+		sess = s.saveRotated(c, sess, rotated, true) // a page: every Set-Cookie reaches the browser
 		dp.Allowed, dp.Decision = decision.Allowed, decision.Reason
 		if dp.Allowed && p.Token != dashboards.NoToken {
-			tok := s.debugTokenFor(c, sess, tokenScope(p))
+			var tok debugToken
+			tok, sess = s.debugTokenFor(c, sess, tokenScope(p))
 			dp.Token = &tok
 		}
 		v.Profiles = append(v.Profiles, dp)
@@ -112,49 +117,18 @@ func (s *server) debugView(c *gin.Context, sess *session.Session) debugView {
 	return v
 }
 
-// debugDecision is admitted's decision without the answer: the profile's policy, with
-// Graph's group list when the token carried the overage claim.
-func (s *server) debugDecision(ctx context.Context, c *gin.Context, p *dashboards.Profile, sess *session.Session, user *dashboards.User) dashboards.Decision {
-	d := p.Admit(user)
-	if !d.NeedGroups {
-		return d
-	}
-	if s.Groups == nil {
-		return dashboards.Decision{Reason: "groups overage: the group list must come from Microsoft Graph, which is not configured"}
-	}
-	groups, rotated, err := s.Groups.Groups(ctx, sess)
-	if err != nil {
-		return dashboards.Decision{Reason: "could not read the group memberships from Microsoft Graph: " + truncate(err.Error(), 300)}
-	}
-	s.debugKeepRotated(c, sess, rotated)
-	return p.AdmitGroups(user, groups)
-}
-
-// debugTokenFor gets the token of scope as /auth would and decodes it.
-func (s *server) debugTokenFor(c *gin.Context, sess *session.Session, scope string) debugToken {
+// debugTokenFor gets the token of scope as /auth would and decodes it. It saves a rotated
+// refresh token as /auth does and returns the session that carries the newest one.
+func (s *server) debugTokenFor(c *gin.Context, sess *session.Session, scope string) (debugToken, *session.Session) {
 	res, err := s.Tokens.Get(c.Request.Context(), sess, scope)
 	if err != nil {
 		// idp errors carry the provider's error code and description, never a credential.
-		return debugToken{Note: "no token: " + truncate(err.Error(), 300)}
+		return debugToken{Note: "no token: " + truncate(err.Error(), 300)}, sess
 	}
-	s.debugKeepRotated(c, sess, res.Token.RefreshToken)
+	sess = s.saveRotated(c, sess, res.Token.RefreshToken, true)
 	t := decodeForDebug(res.Token.AccessToken.Reveal())
 	t.Expires = expiryText(res.Token.Expiry, s.Now())
-	return t
-}
-
-// debugKeepRotated saves a rotated refresh token, as /auth does, and remembers it so that
-// the page's later tokens compare against the newest one.
-func (s *server) debugKeepRotated(c *gin.Context, sess *session.Session, rt secret.String) {
-	if rt.IsEmpty() || rt == sess.RefreshToken {
-		return
-	}
-	updated := *sess
-	updated.RefreshToken = rt
-	if err := s.Sessions.Save(c.Writer, c.Request, &updated); err != nil {
-		s.Logger.WarnContext(c.Request.Context(), "could not write the rotated refresh token", "error", err)
-	}
-	sess.RefreshToken = rt
+	return t, sess
 }
 
 // decodeForDebug decodes a compact JWT's header and payload into indented JSON. The

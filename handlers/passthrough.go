@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -55,4 +56,14 @@ func setIfPresent(h http.Header, key, value string) {
 	if value != "" {
 		h[key] = []string{value}
 	}
+}
+
+// bearerOf returns the token of an "Authorization: Bearer …" header.
+func bearerOf(r *http.Request) (string, bool) {
+	v := r.Header.Get("Authorization")
+	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
+		return "", false
+	}
+	tok := strings.TrimSpace(v[7:])
+	return tok, tok != ""
 }

@@ -136,6 +136,14 @@ func (s *CookieStore) SaveRotated(w http.ResponseWriter, r *http.Request, sess *
 	return s.write(w, r, sess, true)
 }
 
+// ResealCookie never writes: it reports false. The cookie store's cookie is the session
+// itself, sealed again with the primary key whenever it is saved, at sign-in and at each
+// rotation of the refresh token (Entra rotates it at every refresh, about hourly). Sealing it
+// again on /auth would also be limited to sessions that fit in one cookie, as SaveRotated is.
+func (s *CookieStore) ResealCookie(http.ResponseWriter, *http.Request, *Session) bool {
+	return false
+}
+
 func (s *CookieStore) write(w http.ResponseWriter, r *http.Request, sess *Session, onlySingle bool) (bool, error) {
 	maxAge := int(sess.ExpiresAt.Sub(s.codec.now()) / time.Second)
 	if maxAge < 1 {

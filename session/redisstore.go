@@ -279,6 +279,20 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	return nil
 }
 
+// SaveRotated saves a session whose refresh token rotated during an /auth answer, and reports
+// whether it did. The session lives in Redis and the cookie r carries only names its id, so
+// Save writes no Set-Cookie for ingress-nginx to cut short. A session r's cookie does not name
+// would need a new cookie, and the deletion of stale ones: it is not saved.
+func (s *RedisStore) SaveRotated(w http.ResponseWriter, r *http.Request, sess *Session) (bool, error) {
+	if id, err := s.idFrom(r); err != nil || id != sess.ID {
+		return false, nil
+	}
+	if err := s.Save(w, r, sess); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // put writes the sealed session, only over an existing one when update is set, and adds it
 // to its sid's index for front-channel logout.
 func (s *RedisStore) put(ctx context.Context, sess *Session, ttl time.Duration, update bool) error {
