@@ -4,7 +4,7 @@ GO        ?= go
 # The chart's appVersion is the release version: a build of the commit tagged v$(APP_VERSION)
 # is $(APP_VERSION); any other build is $(APP_VERSION)-dev+<commit>, so `tokengate version`
 # always names the chart release it belongs to. Build the image with
-#   docker build --build-arg VERSION=$$(make -s version) .
+#   docker build --build-arg VERSION=$$(make -s version).
 APP_VERSION := $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' deploy/helm/tokengate/Chart.yaml)
 VERSION   ?= $(if $(filter v$(APP_VERSION),$(shell git describe --tags --exact-match 2>/dev/null)),$(APP_VERSION),$(APP_VERSION)-dev+$(shell git describe --always --dirty 2>/dev/null || echo unknown))
 # --- end version ---
@@ -106,7 +106,7 @@ lint: $(STATICCHECK) ## go vet, gofmt and staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
-# The /auth hot-path benchmark of issue 7 (results and method in BENCHMARKS.md): the real
+# The /auth hot-path benchmark (results and method in BENCHMARKS.md): the real
 # tokengate binary against a bare net/http baseline under wrk, 3 rounds at 16 and 64
 # connections, then every Go micro-benchmark with allocation counts. Variants go through
 # BENCHFLAGS, e.g. make bench BENCHFLAGS='--sessions 10000' or BENCHFLAGS='--groups 200'.

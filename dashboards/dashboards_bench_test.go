@@ -10,7 +10,7 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 )
 
-// These benchmarks cover the dashboards steps of every /auth (issue 7): host match, policy
+// These benchmarks cover the dashboards steps of every /auth: host match, policy
 // decision and header write. None may allocate on an admitted request beyond the header
 // values it builds.
 

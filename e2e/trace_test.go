@@ -22,7 +22,7 @@ const (
 	anonymousSpanID  = "b7ad6b7169203331"
 )
 
-// Issue 6, "Done when": a trace of one /auth through NGINX shows the decision and the cache
+// A trace of one /auth through NGINX shows the decision and the cache
 // outcome under the ingress's trace id. Debian's NGINX has no OpenTelemetry module, so the
 // test sends the traceparent that module would have injected; NGINX passes the request's
 // headers on to the auth_request subrequest, as ingress-nginx does for auth-url. tokengate

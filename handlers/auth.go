@@ -47,7 +47,7 @@ type authNotes struct {
 	cache   string // the token cache outcome; empty when no token was looked up
 }
 
-// forwardAuth answers (ARCHITECTURE.md, "One /auth request"), one step after the other, and
+// forwardAuth answers (docs/ARCHITECTURE.md, "One /auth request"), one step after the other, and
 // notes the dashboard profile, the proxy family and the token cache outcome. Every error path
 // answers 4xx/5xx, never 2xx.
 func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
@@ -264,7 +264,7 @@ func (s *server) cacheSeconds(p *dashboards.Profile, res session.Result, ttl tim
 	return int(max(0, min(ttl, left)) / time.Second)
 }
 
-// unauthenticated answers a request without a usable session, per ARCHITECTURE.md's table:
+// unauthenticated answers a request without a usable session, per docs/ARCHITECTURE.md's table:
 // ingress-nginx turns 401 into its auth-signin redirect itself; Traefik and Caddy pass our
 // answer to the browser, so a page navigation gets the redirect from us. XHR gets 401 always,
 // since a redirect to a login page is useless to a script.

@@ -19,7 +19,7 @@ import (
 	"github.com/tokengate/tokengate/session"
 )
 
-// These benchmarks measure the /auth hot path (issue 7) in-process: the target is at most
+// These benchmarks measure the /auth hot path in-process: the target is at most
 // 10 allocations per /auth on a cache hit. `make bench` measures the same path over
 // loopback HTTP against a bare net/http handler.
 

@@ -15,7 +15,7 @@ import (
 // traceServer starts the server span of each request, continuing the ingress's W3C trace
 // context. It replaces otelgin on purpose: otelgin computes a dozen semantic-convention
 // attributes and its HTTP metrics on every request, which doubled the cost of tracing /auth
-// (issue 6 allows tracing to cut cache-hit throughput by 25% at most). The span keeps what
+// (the tracing budget allows it to cut cache-hit throughput by 25% at most). The span keeps what
 // an on-call engineer needs: name "METHOD route", kind server, method, route, status, and
 // the parent from traceparent. Probes and scrapes are not traced; /auth opens its own server
 // span (auth.go), so that its decision joins the other attributes in one write.

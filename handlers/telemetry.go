@@ -43,7 +43,7 @@ func (s *server) useTracing(r *gin.Engine) {
 	r.Use(s.traceServer())
 }
 
-// decisionOf names an /auth answer by its status, as ARCHITECTURE.md's table does.
+// decisionOf names an /auth answer by its status, as docs/ARCHITECTURE.md's table does.
 func decisionOf(status int) telemetry.Decision {
 	switch {
 	case status >= 200 && status < 300:

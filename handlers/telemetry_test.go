@@ -67,7 +67,7 @@ func TestTracingMiddleware(t *testing.T) {
 	}
 }
 
-// BenchmarkAuthTelemetry measures the cost of telemetry on the /auth cache hit (issue 6):
+// BenchmarkAuthTelemetry measures the cost of telemetry on the /auth cache hit:
 // all cores, tracing off (metrics only, as tokengate always runs) against no telemetry at
 // all, and tracing on, sampled at 100% and batch-exported over OTLP/HTTP to a local sink,
 // with the default tracing.stepSpans (auto: the server span alone) and with always.

@@ -25,7 +25,7 @@ const (
 
 var scaleNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// BenchmarkTokenCacheScale seeds 100 000 sessions (issue 7, item 5) and reports what a
+// BenchmarkTokenCacheScale seeds 100 000 sessions and reports what a
 // cached token really costs in heap, next to what the cache charges it against MaxBytes.
 // "fits" has room for all of them; "bounded" sets MaxBytes to a third of what they need and
 // checks that the cache keeps within it. The timed loop is a Get over all sessions.

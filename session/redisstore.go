@@ -177,7 +177,7 @@ func (s *RedisStore) load(ctx context.Context, id string) (*Session, error) {
 	case err == nil:
 		return sess, nil
 	case errors.Is(err, ErrStoreUnavailable) && cached != nil:
-		// Redis is down: a session we saw alive is still served (ARCHITECTURE "Sessions
+		// Redis is down: a session we saw alive is still served (docs/ARCHITECTURE.md "Sessions
 		// and scale"); revocation resumes when Redis is back.
 		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "redis unavailable; serving the session from memory", slog.Any("error", err))
 		return cached, nil

@@ -11,7 +11,7 @@ import (
 	"github.com/tokengate/tokengate/internal/secret"
 )
 
-// Get returns an access token for (sess, scope), following ARCHITECTURE "One /auth
+// Get returns an access token for (sess, scope), following docs/ARCHITECTURE.md "One /auth
 // request", step 5:
 //   - fresh (before Expiry-SafetyMargin-RefreshAhead): the cached token, no network;
 //   - in the refresh-ahead window: the cached token, and one background refresh;

@@ -1,5 +1,5 @@
 // Command tokengate-bench measures tokengate's /auth hot path against a bare net/http
-// baseline on loopback (issue 7). It starts the development identity provider in-process,
+// baseline on loopback. It starts the development identity provider in-process,
 // builds and runs the real tokengate binary (cookie store, log level warn, tracing off), signs
 // users in through the real sign-in flow, starts a baseline process that answers 200 with the
 // same headers, and drives both alternately with wrk.
@@ -7,7 +7,7 @@
 // With --tracing it also runs a second tokengate process, tokengate+tracing: the same binary
 // and configuration file on its own port, with tracing on (every request sampled, exported
 // over OTLP/HTTP to a sink in this process that counts the spans). It is driven in the same
-// rounds, so tracing's cost is the ratio of two runs of one round (issue 6: at least 0.75).
+// rounds, so tracing's cost is the ratio of two runs of one round (the budget: at least 0.75).
 //
 //	go run ./cmd/tokengate-bench                 default: 1 session, -t2 -c16 and -c64, 3 rounds of 10s
 //	go run ./cmd/tokengate-bench --sessions 10000   10 000 distinct sessions, round-robin

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Targets of issue 7, on ratios measured in the same round.
+// The hot-path targets, on ratios measured in the same round.
 const (
 	targetRatio         = 0.80 // tokengate req/s over the baseline's
 	targetRedisRatio    = 0.60 // the same with the Redis store and its L1 cache
@@ -165,7 +165,7 @@ func printChecks(w io.Writer, o options, targets []target, runs []measurement, c
 	}
 	fmt.Fprintln(w)
 
-	fmt.Fprintln(w, "\ntargets (issue 7):")
+	fmt.Fprintln(w, "\ntargets (hot path):")
 	base := baselineName(targets)
 	ratio := targetRatio
 	if o.store == "redis" {

@@ -9,13 +9,13 @@ import (
 )
 
 // The targets of --tracing: the same binary and configuration file twice, tracing off and
-// tracing on, driven in the same rounds, so their ratio is measured in one run (issue 6).
+// tracing on, driven in the same rounds, so their ratio is measured in one run.
 const (
 	tracingOffName = "tokengate"
 	tracingName    = "tokengate+tracing"
 )
 
-// targetTracingRatio is issue 6's bound: tracing on (sampled at 100% to an exporter) may
+// targetTracingRatio is the tracing budget: tracing on (sampled at 100% to an exporter) may
 // cut /auth cache-hit req/s by 25% at most.
 const targetTracingRatio = 0.75
 
@@ -47,7 +47,7 @@ func (s *stack) startTracingTokengate(ctx context.Context, bin, configPath strin
 // token; the second process has none, so its first /auth refreshes at the identity
 // provider, which rotates the refresh token (as Entra does). From then on every /auth with
 // the sign-in cookie would write the rotated token back (Set-Cookie, a sealed session per
-// request): not the cache hit issue 6 is about. So the driver takes the rotated cookie from
+// request): not the cache hit the budget is about. So the driver takes the rotated cookie from
 // that first answer and sends it to every target. A session whose refresh token is newer
 // than the one a cache entry was made with is a plain hit in both processes (the session
 // package's newestRefreshToken), which the driver checks: neither answers with Set-Cookie.
@@ -165,9 +165,9 @@ func printTracingRoundRatio(w io.Writer, round, conns int, runs []measurement) {
 	}
 }
 
-// printTracingChecks prints issue 6's target for every connection count.
+// printTracingChecks prints the tracing budget's target for every connection count.
 func printTracingChecks(w io.Writer, o options, runs []measurement) {
-	fmt.Fprintln(w, "\ntargets (issue 6):")
+	fmt.Fprintln(w, "\ntargets (tracing budget):")
 	for _, conns := range o.connections {
 		s := medianStats(o, runs, conns, tracingName, tracingOffName)
 		check(w, fmt.Sprintf("c=%d tracing on / off req/s ≥ %.2f", conns, targetTracingRatio), s.ratio, targetTracingRatio, true)

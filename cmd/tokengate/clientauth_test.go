@@ -186,7 +186,7 @@ func newWorkloadIdentityHarness(t *testing.T, opts wiOptions) *wiHarness {
 	return h
 }
 
-// Done when (issue 8): tokengate signs users in with no client secret anywhere.
+// tokengate signs users in with no client secret anywhere.
 func TestWorkloadIdentitySignIn(t *testing.T) {
 	h := newWorkloadIdentityHarness(t, wiOptions{})
 	if p := h.cfg.Provider; !p.ClientSecret.IsEmpty() || p.ClientSecretFile != "" || p.IssuerURL != h.idp.Issuer() || p.ClientID != testClientID {

@@ -94,7 +94,7 @@ func TestSignInAuthRefreshSignOut(t *testing.T) {
 	}
 }
 
-// The answers owed to each proxy (ARCHITECTURE.md, "Answers to the proxy").
+// The answers owed to each proxy (docs/ARCHITECTURE.md, "Answers owed to each proxy").
 func TestProxyAnswers(t *testing.T) {
 	h := newHarness(t, nil)
 	dashHost := strings.TrimPrefix(h.dashboard.URL, "https://")

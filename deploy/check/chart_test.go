@@ -218,7 +218,7 @@ func checkConfigMap(t *testing.T, cm *corev1.ConfigMap, want chartWant) {
 		t.Errorf("config.yaml listen = %v; want :4180 (the container port)", got)
 	}
 	if want.clientSecretKey == "" {
-		// Workload identity: the federated token replaces the secret (issue 8).
+		// Workload identity: the federated token replaces the secret.
 		if got, ok := lookup(cfg, "provider.clientSecretFile"); ok {
 			t.Errorf("provider.clientSecretFile = %v; want none with workload identity", got)
 		}

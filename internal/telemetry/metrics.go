@@ -74,7 +74,7 @@ type Metrics struct {
 
 	// The two counters of every /auth are plain atomics, read when Prometheus scrapes: an
 	// SDK Add looks its attribute set up in a map on every call, which made metrics cost
-	// more than the 3% of /auth throughput issue 6 allows.
+	// more than the 3% of /auth throughput the metrics budget allows.
 	auth       map[string]*authSeries // by profile name, built at start, read-only after
 	cache      map[string]*cacheSeries
 	lateSeries sync.Map // profile or outcome name → *authSeries or *cacheSeries, not known at start
