@@ -270,8 +270,7 @@ func (s *server) cacheSeconds(p *dashboards.Profile, res session.Result, ttl tim
 // since a redirect to a login page is useless to a script.
 func (s *server) unauthenticated(c *gin.Context, fwd forward.Request, cause error) {
 	if fwd.Proxy != forward.ProxyIngressNginx && fwd.Navigation {
-		c.Header("Cache-Control", "no-store")
-		c.Redirect(http.StatusFound, s.signInURL+"?rd="+url.QueryEscape(fwd.URL()))
+		redirect(c, s.signInURL+"?rd="+url.QueryEscape(fwd.URL()))
 		c.Abort()
 		return
 	}

@@ -62,9 +62,8 @@ func (s *server) debug(c *gin.Context) {
 	sess, err := s.Sessions.Load(c.Request.Context(), c.Request)
 	if err != nil {
 		if wantsHTML(c) {
-			c.Header("Cache-Control", "no-store")
 			// A path: it passes the redirect policy whatever allowedRedirectDomains says.
-			c.Redirect(http.StatusFound, s.signInURL+"?rd="+url.QueryEscape(debugPath))
+			redirect(c, s.signInURL+"?rd="+url.QueryEscape(debugPath))
 			c.Abort()
 			return
 		}

@@ -34,6 +34,13 @@ func setPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", pageCSP)
 }
 
+// redirect sends the browser to target with the headers of every page: gin writes a small
+// HTML body with a 302, and it must not be framed, cached or leak its URL as a referrer.
+func redirect(c *gin.Context, target string) {
+	setPageHeaders(c.Writer.Header())
+	c.Redirect(http.StatusFound, target)
+}
+
 // writePage renders one of our HTML pages with its security headers. A template error is a
 // bug; it is rendered first so that a failure can still become a clean 500.
 func writePage(c *gin.Context, status int, page *template.Template, data any) error {

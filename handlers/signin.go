@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -58,8 +59,7 @@ func (s *server) start(c *gin.Context) {
 	}
 	s.evictPending(c.Writer, c.Request, len(name)+1+len(sealed)+2)
 	http.SetCookie(c.Writer, s.csrfCookie(name, sealed, int(s.Config.Session.SignInTimeout.Seconds())))
-	setPageHeaders(c.Writer.Header())
-	c.Redirect(http.StatusFound, authURL)
+	redirect(c, authURL)
 }
 
 // callback completes a sign-in: GET /oauth2/callback?code=…&state=…[&iss=…]. The state is
@@ -107,6 +107,12 @@ func (s *server) callback(c *gin.Context) {
 			s.fail(c, withRetry(errorf(http.StatusServiceUnavailable, "the session store is unavailable; sign in again shortly", err), s.retryLink(pending)))
 			return
 		}
+		if errors.Is(err, session.ErrTooLarge) {
+			// Not our bug and not the user's: the provider put more claims (usually groups)
+			// in the id_token than a session can carry. Entra sends its overage claim instead.
+			s.fail(c, errorf(http.StatusBadRequest, fmt.Sprintf("the identity provider sent a sign-in too large to keep (%d groups); ask your administrator to limit the groups claim", len(sess.Groups)), err))
+			return
+		}
 		s.fail(c, err)
 		return
 	}
@@ -119,7 +125,7 @@ func (s *server) callback(c *gin.Context) {
 	}
 	s.Metrics.SignIn(c.Request.Context())
 	s.Logger.InfoContext(c.Request.Context(), "signed in", "user", sess.PreferredUsername, "subject", sess.Subject, "groups", len(sess.Groups))
-	c.Redirect(http.StatusFound, pending.Redirect)
+	redirect(c, pending.Redirect)
 }
 
 // openPending finds and opens the CSRF cookie named from state and clears it: each sign-in

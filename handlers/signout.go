@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -25,8 +24,7 @@ func (s *server) signOut(c *gin.Context) {
 	if endSession := s.IdP.EndSessionURL(s.absolute(rd)); endSession != "" {
 		target = endSession
 	}
-	setPageHeaders(c.Writer.Header())
-	c.Redirect(http.StatusFound, target)
+	redirect(c, target)
 }
 
 // absolute resolves a relative redirect against the public URL: the provider needs an

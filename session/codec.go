@@ -81,7 +81,7 @@ func (c *Codec) Seal(purpose string, plaintext []byte, expires time.Time) (strin
 	out = aead.Seal(out, nil, msg, []byte(purpose))
 	sealed := sealEncoding.EncodeToString(out)
 	if len(sealed) > MaxSealedLen {
-		return "", fmt.Errorf("seal: %d bytes sealed is over the limit of %d", len(sealed), MaxSealedLen)
+		return "", fmt.Errorf("seal: %d bytes sealed is over the limit of %d: %w", len(sealed), MaxSealedLen, ErrTooLarge)
 	}
 	return sealed, nil
 }

@@ -187,7 +187,7 @@ func (s *CookieStore) split(value string, maxAge int) ([]*http.Cookie, error) {
 	room := maxCookieLen - len(longest.String())
 	n := (len(value) + room - 1) / room
 	if room <= 0 || n > maxChunks {
-		return nil, fmt.Errorf("sealed session of %d bytes needs more than %d cookies", len(value), maxChunks)
+		return nil, fmt.Errorf("sealed session of %d bytes needs more than %d cookies: %w", len(value), maxChunks, ErrTooLarge)
 	}
 	cookies := make([]*http.Cookie, 0, n)
 	for i := range n {

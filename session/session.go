@@ -52,6 +52,9 @@ var (
 	// ErrNoSession means the request carries no usable session. It wraps the cause (for
 	// example ErrInvalid or ErrExpired) for logs; the answer is the same: sign in again.
 	ErrNoSession = errors.New("no session")
+	// ErrTooLarge means a session is too large to keep (its sealed form, or the cookies it
+	// would need): the identity provider sent more claims than a session can carry.
+	ErrTooLarge = errors.New("session too large")
 )
 
 // idBytes is the entropy of a session id: 256 bits. With the Redis store the id alone is the

@@ -110,3 +110,41 @@ func TestSignOutLandsOnSignedOutPage(t *testing.T) {
 		})
 	}
 }
+
+// Every redirect tokengate answers carries the page headers too: gin writes a small HTML
+// body with each 302, which must not be framed, cached or leak its URL as a referrer.
+func TestRedirectsHaveSecurityHeaders(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { twoDashboards(c); c.Debug.Enabled = true })
+	navigation := http.Header{"Accept": {"text/html"}, "Sec-Fetch-Mode": {"navigate"},
+		"X-Forwarded-Method": {"GET"}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"dev.example.test"}, "X-Forwarded-Uri": {"/"}}
+	client := &http.Client{Transport: h.auth.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		name, path string
+		header     http.Header
+	}{
+		{name: "/auth without a session, page navigation", path: "/auth", header: navigation},
+		{name: "sign-in start", path: "/oauth2/start?rd=/"},
+		{name: "sign-out", path: "/oauth2/sign_out"},
+		{name: "debug page without a session", path: "/oauth2/debug", header: http.Header{"Accept": {"text/html"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, h.auth.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.header {
+				req.Header[k] = v
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("GET %s = %d; want 302", tc.path, resp.StatusCode)
+			}
+			checkPageHeaders(t, tc.path, resp.Header)
+		})
+	}
+}
