@@ -65,6 +65,7 @@ var rules = []rule{
 	{from: "internal/config", never: []string{handlers, sess, dash, idp, cmd, devidp, doctor}, why: "configuration is a leaf"},
 	{from: "internal/secret", never: []string{module + "/"}, why: "secret is a leaf"},
 	{from: "internal/forward", never: []string{gin, handlers, sess, dash, idp, cmd, devidp, module + "/internal/config"}, why: "the forward-auth protocol is pure: handlers and doctor share it"},
+	{from: "internal/membudget", never: []string{module + "/"}, why: "reading the memory limit is a leaf"},
 	{from: "internal/identity", never: []string{module + "/"}, why: "identity comparison is pure and a leaf"},
 	{from: "internal/devidp", never: []string{gin, handlers, sess, dash, idp, cmd}, why: "the development provider must behave like Entra, not share tokengate's code"},
 	{from: "internal/doctor", never: []string{gin, handlers, devidp}, why: "doctor explains a deployment; it does not serve"},
