@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -25,30 +22,7 @@ func TestDemoShowsAPIServerVerdict(t *testing.T) {
 		}
 		t.Skipf("%v; skipping", err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := startDemo(demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0", sts: "0"}, kube: &bins, debugPage: true}, logger)
-	if err != nil {
-		t.Fatalf("startDemo: %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done, ready := make(chan error, 1), make(chan struct{})
-	go func() { done <- d.run(ctx, func() { close(ready) }) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("demo run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("demo did not stop")
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("demo ended before it was ready: %v", err)
-	}
+	d := runTestDemo(t, demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0", sts: "0"}, kube: &bins, debugPage: true}, 30*time.Second)
 	for _, tc := range []struct {
 		user, name string // name: the display name the debug page shows
 		want       []string

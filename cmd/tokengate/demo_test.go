@@ -81,13 +81,20 @@ func TestDemoListsEveryAccount(t *testing.T) {
 // startTestDemo runs `tokengate demo` on free ports until the test ends.
 func startTestDemo(t *testing.T) *runningDemo {
 	t.Helper()
-	d, err := startDemo(demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0"}}, slog.New(slog.DiscardHandler))
+	return runTestDemo(t, demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0"}}, 10*time.Second)
+}
+
+// runTestDemo starts the demo with o and waits until it is ready; it stops the demo when the
+// test ends, failing the test if that takes longer than stop.
+func runTestDemo(t *testing.T, o demoOptions, stop time.Duration) *runningDemo {
+	t.Helper()
+	d, err := startDemo(o, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("startDemo: %v", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.run(ctx, nil) }()
+	done, ready := make(chan error, 1), make(chan struct{})
+	go func() { done <- d.run(ctx, func() { close(ready) }) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -95,10 +102,15 @@ func startTestDemo(t *testing.T) *runningDemo {
 			if err != nil {
 				t.Errorf("demo run: %v", err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(stop):
 			t.Error("demo did not stop")
 		}
 	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("demo ended before it was ready: %v", err)
+	}
 	waitFor(t, "discovery", d.app.idp.Ready)
 	return d
 }

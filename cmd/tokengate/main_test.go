@@ -2,14 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tokengate/tokengate/internal/browser"
 	"github.com/tokengate/tokengate/internal/config"
@@ -84,26 +80,7 @@ dashboards:
 // The demo is what a newcomer sees first: it must sign in and show an AKS-audience token
 // that the local check accepts, and say that no API server gave that verdict.
 func TestDemoSignsInAndShowsAKSToken(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := startDemo(demoOptions{ports: demoPorts{idp: "0", auth: "0", dashboard: "0"}}, logger)
-	if err != nil {
-		t.Fatalf("startDemo: %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.run(ctx, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("demo run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("demo did not stop")
-		}
-	})
-	waitFor(t, "discovery", d.app.idp.Ready)
+	d := startTestDemo(t)
 
 	b := browser.New(nil)
 	page, err := b.Navigate(d.dashboardURL)
