@@ -51,6 +51,7 @@ type kubeStack struct {
 
 // kubeStackOptions are what a Kubernetes scenario varies.
 type kubeStackOptions struct {
+	Proxy                      string // "nginx" (default, as ingress-nginx) or "traefik" (its ForwardAuth)
 	Tenant                     string // the provider tenant tokengate signs in with
 	Profiles                   string // YAML of the dashboards key
 	SafetyMargin, RefreshAhead time.Duration
@@ -59,12 +60,15 @@ type kubeStackOptions struct {
 
 // newKubeStack is newStack in front of the shared cluster: tokengate signs in with one of the
 // shared provider's tenants (trusting its CA through SSL_CERT_FILE), and behind NGINX every
-// dashboard host is a Headlamp-like proxy that calls the API server with the Authorization
+// dashboard host (or Traefik, with Proxy "traefik") is a Headlamp-like proxy that calls the API server with the Authorization
 // header it received.
 func newKubeStack(t *testing.T, env *kubeEnv, o kubeStackOptions) *kubeStack {
 	t.Helper()
 	opts := stackOptions{Proxy: "nginx", Mode: "ingress-nginx", BufferSize: "16k", Dashboards: o.Profiles,
 		SafetyMargin: durationOr(o.SafetyMargin, time.Minute), RefreshAhead: durationOr(o.RefreshAhead, 5*time.Minute)}
+	if o.Proxy == "traefik" {
+		opts.Proxy, opts.Mode = "traefik", "traefik"
+	}
 	s := &stack{t: t, opts: opts, dir: t.TempDir(), dashboards: map[string]*dashboard{}, idp: env.tenants[o.Tenant]}
 	tgURL, cookieKey := startTokengate(t, s.dir, e2eClientSecret, tokengateOptions{
 		IssuerURL: s.idp.Issuer(), ClientID: e2eClientID, Mode: opts.Mode,
@@ -76,8 +80,17 @@ func newKubeStack(t *testing.T, env *kubeEnv, o kubeStackOptions) *kubeStack {
 	s.sessions = session.NewCookieStore(codec, session.CookieOptions{Name: "_tokengate", Domain: ".example.test"})
 	s.tap = newTap(t, tgURL)
 	ks := &kubeStack{stack: s, env: env, dashboard: newKubeDashboard(t, env), cookieKeyFile: filepath.Join(s.dir, "cookie-secret")}
+	hosts := []string{headlamp, idtokenHost}
+	if opts.Proxy == "traefik" {
+		var sites []traefikSite
+		for _, host := range hosts {
+			sites = append(sites, traefikSite{Host: host, Upstream: ks.dashboard.Addr()})
+		}
+		s.port = startTraefik(t, s.dir, s.tap.Addr(), sites, traefikOptions{}, s.ready)
+		return ks
+	}
 	var sites []nginxSite
-	for _, host := range []string{headlamp, idtokenHost} {
+	for _, host := range hosts {
 		sites = append(sites, nginxSite{Host: host, Upstream: ks.dashboard.Addr(), BufferSize: opts.BufferSize})
 	}
 	s.port = startNginx(t, s.dir, s.tap.Addr(), sites, s.ready)

@@ -58,32 +58,37 @@ func TestKubeRBAC(t *testing.T) {
 
 // TestKubeIDTokenRefused reproduces the failure tokengate exists for, against a real API
 // server set up like AKS: the same signed-in user, the same cluster, the same call; the
-// profile that forwards the id_token gets 401, the profile with the AKS access token 200.
+// profile that forwards the id_token gets 401, the profile with the AKS access token 200,
+// behind ingress-nginx and behind Traefik.
 func TestKubeIDTokenRefused(t *testing.T) {
 	t.Parallel()
 	env := sharedKube(t)
-	s := newKubeStack(t, env, kubeStackOptions{Tenant: aksTenant, Profiles: kubeProfiles})
-	b := s.newBrowser()
-	s.signIn(b, https(headlamp, "/"), "alice")
-	for _, tc := range []struct {
-		name, host string
-		want       int
-	}{
-		{name: "AKS access token", host: headlamp, want: http.StatusOK},
-		{name: "id_token", host: idtokenHost, want: http.StatusUnauthorized},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, body := kubeCall(t, b, tc.host, http.MethodGet, listNamespaces, "")
-			if got != tc.want {
-				t.Fatalf("GET %s through the %s profile: got %d; want %d\n%s", listNamespaces, tc.name, got, tc.want, snippet([]byte(body)))
+	for _, proxy := range []string{"nginx", "traefik"} {
+		t.Run(proxy, func(t *testing.T) {
+			s := newKubeStack(t, env, kubeStackOptions{Proxy: proxy, Tenant: aksTenant, Profiles: kubeProfiles})
+			b := s.newBrowser()
+			s.signIn(b, https(headlamp, "/"), "alice")
+			for _, tc := range []struct {
+				name, host string
+				want       int
+			}{
+				{name: "AKS access token", host: headlamp, want: http.StatusOK},
+				{name: "id_token", host: idtokenHost, want: http.StatusUnauthorized},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					got, body := kubeCall(t, b, tc.host, http.MethodGet, listNamespaces, "")
+					if got != tc.want {
+						t.Fatalf("GET %s through the %s profile: got %d; want %d\n%s", listNamespaces, tc.name, got, tc.want, snippet([]byte(body)))
+					}
+				})
+			}
+			// The 401 must come from the API server, not from tokengate: the dashboard did
+			// forward a token, and it was the id_token (audience tokengate's client id).
+			toks := s.dashboard.Tokens()
+			if len(toks) != 2 || jwtClaim(t, toks[1], "aud") != e2eClientID || jwtClaim(t, toks[0], "aud") != localkube.AKSServerAppID {
+				t.Fatalf("forwarded tokens: got %d with audiences %v; want the AKS token, then the id_token", len(toks), audiences(t, toks))
 			}
 		})
-	}
-	// The 401 must come from the API server, not from tokengate: the dashboard did forward
-	// a token, and it was the id_token (audience tokengate's client id).
-	toks := s.dashboard.Tokens()
-	if len(toks) != 2 || jwtClaim(t, toks[1], "aud") != e2eClientID || jwtClaim(t, toks[0], "aud") != localkube.AKSServerAppID {
-		t.Fatalf("forwarded tokens: got %d with audiences %v; want the AKS token, then the id_token", len(toks), audiences(t, toks))
 	}
 }
 
