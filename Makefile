@@ -124,7 +124,7 @@ bench: ## The /auth benchmark against a bare net/http baseline, then Go benchmar
 # change to anything concurrent. A failure here is a race to find, never a retry to add.
 STRESS_COUNT ?= 500
 STRESS_TESTS := \
-	./session='^(TestGroups|TestTokenCache|TestShared|TestRedisStoreSharedRead|TestRedisStoreReadGivesUp)' \
+	./session='^(TestGroups|TestTokenCache|TestShared|TestFlight|TestTwoTabs|TestLimitedRefresher|TestRedisStoreSharedRead|TestRedisStoreReadGivesUp)' \
 	./internal/devidp='^TestConcurrent' \
 	./cmd/tokengate='^(TestConcurrent|TestRedisConcurrent|TestServeReadiness)'
 stress: ## Every concurrency test STRESS_COUNT (500) times under -race
