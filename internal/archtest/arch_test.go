@@ -69,6 +69,7 @@ var rules = []rule{
 	{from: "internal/devidp", never: []string{gin, handlers, sess, dash, idp, cmd}, why: "the development provider must behave like Entra, not share tokengate's code"},
 	{from: "internal/doctor", never: []string{gin, handlers, devidp}, why: "doctor explains a deployment; it does not serve"},
 	{from: "internal/browser", never: []string{module + "/"}, why: "the test browser is a leaf"},
+	{from: "internal/jwtpeek", never: []string{module + "/"}, why: "reading a JWT is a leaf that tokengate, doctor and the development provider share"},
 	{from: "internal/localkube", never: []string{module + "/"}, why: "it runs etcd and kube-apiserver and knows nothing of tokengate, so deploy/check can use it without the service's dependencies"},
 }
 
