@@ -2,19 +2,18 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tokengate/tokengate/dashboards"
 	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/jwtpeek"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -133,28 +132,18 @@ func (s *server) debugTokenFor(c *gin.Context, sess *session.Session, scope stri
 // decodeForDebug decodes a compact JWT's header and payload into indented JSON. The
 // signature is dropped unread; anything that is not a JWT (an opaque token) is not shown.
 func decodeForDebug(raw string) debugToken {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
+	if _, err := jwtpeek.Split(raw); err != nil {
 		return debugToken{Note: "not a JWT (an opaque token); not shown"}
 	}
-	header, errH := indentedSegment(parts[0])
-	payload, errP := indentedSegment(parts[1])
-	if errH != nil || errP != nil {
+	tok, err := jwtpeek.Decode(raw)
+	if err != nil {
 		return debugToken{Note: "not a decodable JWT; not shown"}
 	}
-	return debugToken{Header: header, Payload: payload}
-}
-
-func indentedSegment(seg string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return "", fmt.Errorf("decode segment: %w", err)
+	var header, payload bytes.Buffer
+	if json.Indent(&header, tok.Header, "", "  ") != nil || json.Indent(&payload, tok.Payload, "", "  ") != nil {
+		return debugToken{Note: "not a decodable JWT; not shown"}
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return "", fmt.Errorf("segment is not JSON: %w", err)
-	}
-	return out.String(), nil
+	return debugToken{Header: header.String(), Payload: payload.String()}
 }
 
 // expiryText is "2026-01-02T03:04:05Z (in 59m0s)" or "(expired 3m0s ago)".

@@ -26,6 +26,7 @@ import (
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/demo"
 	"github.com/tokengate/tokengate/internal/devidp"
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 const (
@@ -97,22 +98,8 @@ func (r *tokenRecorder) values() []string {
 // does when it rotates the projected token.
 func (h *wiHarness) project(jti string) string {
 	h.t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: h.clusterKey}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	now := h.clock.Now()
-	payload, _ := json.Marshal(map[string]any{"iss": clusterIssuer, "sub": serviceAccount,
-		"aud": []string{devidp.DefaultFederatedAudience}, "jti": jti,
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()})
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	tok := testfix.Federated{Issuer: clusterIssuer, Subject: serviceAccount, Audience: devidp.DefaultFederatedAudience,
+		ID: jti, IssuedAt: h.clock.Now()}.Sign(h.t, h.clusterKey, jose.ES256)
 	if err := os.WriteFile(h.tokenFile, []byte(tok), 0o600); err != nil {
 		h.t.Fatal(err)
 	}

@@ -20,28 +20,12 @@ import (
 	"github.com/tokengate/tokengate/internal/devidp"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
-// testClock is a clock the test moves; tokengate and the identity provider share it, so
-// token expiry is reached without sleeping.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newTestClock is the clock tokengate and the identity provider share, so that a test reaches
+// token expiry by moving it, without sleeping.
+func newTestClock() *testfix.Clock { return testfix.NewClock(time.Now()) }
 
 // upstreamRecorder is the dashboard behind the proxy: it remembers what the proxy sent.
 type upstreamRecorder struct {
@@ -68,7 +52,7 @@ func (u *upstreamRecorder) Last() http.Header {
 // flow) and a dashboard behind a Traefik-style forward-auth proxy, all on 127.0.0.1.
 type harness struct {
 	t         *testing.T
-	clock     *testClock
+	clock     *testfix.Clock
 	idp       *devidp.Provider
 	app       *app
 	cfg       *config.Config

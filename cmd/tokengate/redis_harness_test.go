@@ -18,6 +18,7 @@ import (
 	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/internal/telemetry"
+	"github.com/tokengate/tokengate/internal/testfix"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -34,7 +35,7 @@ const testACLPassword = "acl-password-3b9e"
 // 127.0.0.1 reaches every replica (cookies ignore ports).
 type redisCluster struct {
 	t         *testing.T
-	clock     *testClock
+	clock     *testfix.Clock
 	idp       *devidp.Provider
 	redis     *redistest.Server   // the single server; nil on Sentinel or Cluster
 	sentinel  *redistest.Sentinel // nil unless topology is onSentinel

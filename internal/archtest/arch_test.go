@@ -5,6 +5,7 @@ package archtest
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,7 @@ var (
 	idp      = module + "/internal/idp"
 	devidp   = module + "/internal/devidp"
 	doctor   = module + "/internal/doctor"
+	testfix  = module + "/internal/testfix"
 )
 
 var rules = []rule{
@@ -70,6 +72,8 @@ var rules = []rule{
 	{from: "internal/devidp", never: []string{gin, handlers, sess, dash, idp, cmd}, why: "the development provider must behave like Entra, not share tokengate's code"},
 	{from: "internal/doctor", never: []string{gin, handlers, devidp}, why: "doctor explains a deployment; it does not serve"},
 	{from: "internal/browser", never: []string{module + "/"}, why: "the test browser is a leaf"},
+	{from: "internal/jwtpeek", never: []string{module + "/"}, why: "reading a JWT is a leaf that tokengate, doctor and the development provider share"},
+	{from: "internal/testfix", never: []string{module + "/"}, why: "the shared test fixtures are a leaf, so the development provider's tests can use them"},
 	{from: "internal/localkube", never: []string{module + "/"}, why: "it runs etcd and kube-apiserver and knows nothing of tokengate, so deploy/check can use it without the service's dependencies"},
 }
 
@@ -100,6 +104,10 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	for path, p := range pkgs {
+		// go list without -test leaves test files out, so only a program can show up here.
+		if slices.Contains(p.Deps, testfix) {
+			t.Errorf("%s depends on %s: test fixtures are for tests only", path, testfix)
+		}
 		if path == "handlers" {
 			continue
 		}

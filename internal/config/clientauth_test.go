@@ -6,14 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 // pemFiles is a client certificate and keys in every form the loader meets.
@@ -28,22 +27,18 @@ var testPEM = sync.OnceValue(func() pemFiles {
 	if err1 != nil || err2 != nil || err3 != nil {
 		panic("generate test keys")
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tokengate"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	ecDER, errEC := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &ec.PublicKey, ec)
 	pkcs8, err8 := x509.MarshalPKCS8PrivateKey(key)
 	ecPKCS8, errEC8 := x509.MarshalPKCS8PrivateKey(ec)
-	if err != nil || errEC != nil || err8 != nil || errEC8 != nil {
-		panic("create test certificates")
+	if err8 != nil || errEC8 != nil {
+		panic("marshal test keys")
 	}
-	enc := func(typ string, b []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b})) }
+	enc := testfix.PEM
 	return pemFiles{
-		cert:     enc("CERTIFICATE", der),
+		cert:     enc("CERTIFICATE", testfix.SelfSigned(key, time.Now()).Raw),
 		pkcs1:    enc("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)),
 		pkcs8:    enc("PRIVATE KEY", pkcs8),
 		otherKey: enc("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(other)),
-		ecCert:   enc("CERTIFICATE", ecDER),
+		ecCert:   enc("CERTIFICATE", testfix.SelfSigned(ec, time.Now()).Raw),
 		ecKey:    enc("PRIVATE KEY", ecPKCS8),
 	}
 })

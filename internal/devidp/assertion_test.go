@@ -1,7 +1,6 @@
 package devidp
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,10 +8,7 @@ import (
 	"crypto/sha1" //nolint:gosec // x5t is a SHA-1 thumbprint by definition
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
-	"math/big"
 	"net/url"
 	"slices"
 	"strings"
@@ -21,6 +17,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 const (
@@ -39,57 +37,6 @@ var otherKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// clusterKey signs the federated tokens of the test "cluster".
-var clusterKey = sync.OnceValue(func() *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic("generate cluster key: " + err.Error())
-	}
-	return k
-})
-
-func selfSigned(t *testing.T, key *rsa.PrivateKey, now time.Time) *x509.Certificate {
-	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()),
-		Subject:      pkix.Name{CommonName: "tokengate client"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatalf("create certificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("parse certificate: %v", err)
-	}
-	return cert
-}
-
-// signJWT signs claims with key and alg, adding the extra header values.
-func signJWT(t *testing.T, key crypto.Signer, alg jose.SignatureAlgorithm, headers map[string]string, claims map[string]any) string {
-	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	for k, v := range headers {
-		opts = opts.WithHeader(jose.HeaderKey(k), v)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatalf("signer: %v", err)
-	}
-	payload, _ := json.Marshal(claims)
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatalf("sign: %v", err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatalf("serialize: %v", err)
-	}
-	return out
-}
-
 func thumbprints(cert *x509.Certificate) (x5t, x5tS256 string) {
 	s1 := sha1.Sum(cert.Raw) //nolint:gosec // see import
 	s256 := sha256.Sum256(cert.Raw)
@@ -101,11 +48,11 @@ func assertionEnv(t *testing.T) (*env, *x509.Certificate) {
 	t.Helper()
 	var cert *x509.Certificate
 	e := newEnv(t, func(c *Config) {
-		cert = selfSigned(t, sharedKey(), c.Now())
+		cert = testfix.SelfSigned(sharedKey(), c.Now())
 		c.Clients = append(c.Clients,
 			Client{ID: certClientID, RedirectURIs: []string{testRedirect}, Certificates: []*x509.Certificate{cert}},
 			Client{ID: wiClientID, RedirectURIs: []string{testRedirect}, FederatedCredentials: []FederatedCredential{
-				{Issuer: wiIssuer, Subject: wiSubject, Key: &clusterKey().PublicKey},
+				{Issuer: wiIssuer, Subject: wiSubject, Key: &testfix.ClusterKey().PublicKey},
 			}})
 	})
 	return e, cert
@@ -122,7 +69,7 @@ func credentialsForm(clientID, assertion string) url.Values {
 
 func TestCertificateAssertion(t *testing.T) {
 	e, cert := assertionEnv(t)
-	now := e.clock.now()
+	now := e.clock.Now()
 	x5t, x5tS256 := thumbprints(cert)
 	claims := func(edit func(map[string]any)) map[string]any {
 		c := map[string]any{"iss": certClientID, "sub": certClientID, "aud": e.p.tokenEndpoint(),
@@ -133,7 +80,7 @@ func TestCertificateAssertion(t *testing.T) {
 		return c
 	}
 	rs := func(edit func(map[string]any)) string {
-		return signJWT(t, sharedKey(), jose.RS256, map[string]string{"x5t": x5t}, claims(edit))
+		return testfix.SignJWT(t, sharedKey(), jose.RS256, map[string]any{"x5t": x5t}, claims(edit))
 	}
 	replayed := rs(nil)
 	if status, body := e.rawTokenCall(t, credentialsForm("", replayed), nil); status != 200 {
@@ -147,16 +94,16 @@ func TestCertificateAssertion(t *testing.T) {
 	}{
 		{name: "RS256 with x5t", form: credentialsForm(certClientID, rs(nil))},
 		{name: "RS256 without client_id", form: credentialsForm("", rs(nil))},
-		{name: "PS256 with x5t#S256", form: credentialsForm(certClientID, signJWT(t, sharedKey(), jose.PS256,
-			map[string]string{"x5t#S256": x5tS256}, claims(nil)))},
+		{name: "PS256 with x5t#S256", form: credentialsForm(certClientID, testfix.SignJWT(t, sharedKey(), jose.PS256,
+			map[string]any{"x5t#S256": x5tS256}, claims(nil)))},
 		{name: "aud as a list", form: credentialsForm(certClientID, rs(func(c map[string]any) { c["aud"] = []string{e.p.tokenEndpoint()} }))},
 		{name: "unregistered certificate", wantCode: 700027, wantErr: "invalid_client",
-			form: credentialsForm(certClientID, signJWT(t, otherKey(), jose.RS256,
-				map[string]string{"x5t": thumbOf(selfSigned(t, otherKey(), now))}, claims(nil)))},
+			form: credentialsForm(certClientID, testfix.SignJWT(t, otherKey(), jose.RS256,
+				map[string]any{"x5t": thumbOf(testfix.SelfSigned(otherKey(), now))}, claims(nil)))},
 		{name: "registered thumbprint, other key", wantCode: 700027, wantErr: "invalid_client",
-			form: credentialsForm(certClientID, signJWT(t, otherKey(), jose.RS256, map[string]string{"x5t": x5t}, claims(nil)))},
+			form: credentialsForm(certClientID, testfix.SignJWT(t, otherKey(), jose.RS256, map[string]any{"x5t": x5t}, claims(nil)))},
 		{name: "no thumbprint", wantCode: 700027, wantErr: "invalid_client",
-			form: credentialsForm(certClientID, signJWT(t, sharedKey(), jose.RS256, nil, claims(nil)))},
+			form: credentialsForm(certClientID, testfix.SignJWT(t, sharedKey(), jose.RS256, nil, claims(nil)))},
 		{name: "expired", wantCode: 700024, wantErr: "invalid_client",
 			form: credentialsForm(certClientID, rs(func(c map[string]any) { c["exp"] = now.Unix() }))},
 		{name: "not yet valid", wantCode: 700024, wantErr: "invalid_client",
@@ -208,14 +155,14 @@ func thumbOf(cert *x509.Certificate) string { s, _ := thumbprints(cert); return 
 
 func TestFederatedAssertion(t *testing.T) {
 	e, _ := assertionEnv(t)
-	now := e.clock.now()
+	now := e.clock.Now()
 	token := func(edit func(map[string]any)) string {
 		c := map[string]any{"iss": wiIssuer, "sub": wiSubject, "aud": []string{DefaultFederatedAudience},
 			"jti": randomToken(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 		if edit != nil {
 			edit(c)
 		}
-		return signJWT(t, clusterKey(), jose.ES256, map[string]string{"kid": "cluster"}, c)
+		return testfix.SignJWT(t, testfix.ClusterKey(), jose.ES256, map[string]any{"kid": "cluster"}, c)
 	}
 	reused := token(func(c map[string]any) { c["jti"] = "reused-token" })
 	forged, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -240,7 +187,7 @@ func TestFederatedAssertion(t *testing.T) {
 		{name: "expired", form: credentialsForm(wiClientID, token(func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() })),
 			wantStatus: 401, wantCode: 700024},
 		{name: "not signed by the issuer", wantStatus: 401, wantCode: 700027,
-			form: credentialsForm(wiClientID, signJWT(t, forged, jose.ES256, nil, map[string]any{"iss": wiIssuer, "sub": wiSubject,
+			form: credentialsForm(wiClientID, testfix.SignJWT(t, forged, jose.ES256, nil, map[string]any{"iss": wiIssuer, "sub": wiSubject,
 				"aud": DefaultFederatedAudience, "exp": now.Add(time.Hour).Unix()}))},
 		{name: "no client_id", form: credentialsForm("", token(nil)), wantStatus: 400, wantCode: 700016},
 		{name: "other client's credential", form: credentialsForm(testClientID, token(nil)), wantStatus: 401, wantCode: 70021},
@@ -271,10 +218,10 @@ func TestFederatedAssertion(t *testing.T) {
 // A sign-in redeemed with a federated token gets user tokens that say so (appidacr 2).
 func TestFederatedSignIn(t *testing.T) {
 	e, _ := assertionEnv(t)
-	now := e.clock.now()
+	now := e.clock.Now()
 	f := e.authorizeAs(t, wiClientID, "alice", signInScopes...)
 	form := redeemForm(f, "")
-	for k, v := range credentialsForm(wiClientID, signJWT(t, clusterKey(), jose.ES256, nil, map[string]any{
+	for k, v := range credentialsForm(wiClientID, testfix.SignJWT(t, testfix.ClusterKey(), jose.ES256, nil, map[string]any{
 		"iss": wiIssuer, "sub": wiSubject, "aud": DefaultFederatedAudience, "jti": "signin", "exp": now.Add(time.Hour).Unix()})) {
 		if k != "grant_type" && k != "scope" {
 			form[k] = v

@@ -81,7 +81,7 @@ func TestCodeFlowAsAClient(t *testing.T) {
 		t.Fatalf("v2 provider: %v", err)
 	}
 	rawID, _ := tok.Extra("id_token").(string)
-	idt, err := v2.Verifier(&oidc.Config{ClientID: testClientID, Now: e.clock.now}).Verify(ctx, rawID)
+	idt, err := v2.Verifier(&oidc.Config{ClientID: testClientID, Now: e.clock.Now}).Verify(ctx, rawID)
 	if err != nil {
 		t.Fatalf("verify id_token: %v", err)
 	}
@@ -128,7 +128,7 @@ func verifyAKSToken(t *testing.T, e *env, raw string) map[string]any {
 	if err != nil {
 		t.Fatalf("v1 provider: %v", err)
 	}
-	at, err := v1.Verifier(&oidc.Config{ClientID: AKSResource, Now: e.clock.now}).Verify(ctx, raw)
+	at, err := v1.Verifier(&oidc.Config{ClientID: AKSResource, Now: e.clock.Now}).Verify(ctx, raw)
 	if err != nil {
 		t.Fatalf("verify access token against the v1 issuer: %v", err)
 	}
@@ -158,7 +158,7 @@ func TestAccessTokenDoesNotVerifyAgainstV2Issuer(t *testing.T) {
 		t.Fatalf("v2 provider: %v", err)
 	}
 	at, _ := body["access_token"].(string)
-	if _, err := v2.Verifier(&oidc.Config{ClientID: AKSResource, Now: e.clock.now}).Verify(ctx, at); err == nil {
+	if _, err := v2.Verifier(&oidc.Config{ClientID: AKSResource, Now: e.clock.Now}).Verify(ctx, at); err == nil {
 		t.Fatal("v1 access token verified against the v2 issuer; Entra's would not")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/tokengate/tokengate/internal/jwtpeek"
 )
 
 // The Microsoft Graph stand-in answers POST /graph/v1.0/me/getMemberObjects, the call
@@ -140,16 +142,16 @@ func (p *Provider) authenticateGraph(r *http.Request) (*graphClaims, *graphError
 	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return nil, deny("Access token is empty.")
 	}
-	parts := strings.Split(strings.TrimSpace(tok), ".")
-	if len(parts) != 3 {
+	parts, err := jwtpeek.Split(strings.TrimSpace(tok))
+	if err != nil {
 		return nil, deny("IDX14100: JWT is not well formed, there are no dots (.).")
 	}
 	p.graph.mu.Lock()
-	if issued, ok := p.graph.signed[parts[0]]; ok {
-		parts[0] = issued.header
+	if issued, ok := p.graph.signed[parts.Header]; ok {
+		parts.Header = issued.header
 	}
 	p.graph.mu.Unlock()
-	jws, err := jose.ParseSignedCompact(strings.Join(parts, "."), []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(parts.Compact(), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, deny("IDX14100: JWT is not well formed.")
 	}

@@ -119,8 +119,8 @@ func TestGraphMemberObjectsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.clock.advance(tt.advance)
-			defer e.clock.advance(-tt.advance)
+			e.clock.Advance(tt.advance)
+			defer e.clock.Advance(-tt.advance)
 			status, header, body := callGraph(t, e, tt.authorization, tt.body)
 			errObj, _ := body["error"].(map[string]any)
 			msg, _ := errObj["message"].(string)

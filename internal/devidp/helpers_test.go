@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 const (
@@ -29,20 +31,10 @@ const (
 	aksDefaultScope = AKSResource + "/.default"
 )
 
-// clock is an injectable time source tests move forward instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
 type env struct {
 	p     *Provider
 	srv   *httptest.Server
-	clock *clock
+	clock *testfix.Clock
 }
 
 // sharedKey spares each test the RSA key generation.
@@ -58,14 +50,14 @@ var sharedKey = sync.OnceValue(func() *rsa.PrivateKey {
 func newEnv(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := testfix.NewClock(time.Now().Truncate(time.Second))
 	cfg := Config{
 		BaseURL: "http://" + srv.Listener.Addr().String(),
 		Clients: []Client{{
 			ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect},
 			PostLogoutRedirectURIs: []string{testPostLogout},
 		}},
-		Now:        clk.now,
+		Now:        clk.Now,
 		SigningKey: sharedKey(),
 	}
 	if edit != nil {

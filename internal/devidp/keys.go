@@ -11,10 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/tokengate/tokengate/internal/jwtpeek"
 )
 
 // signingKey is the provider's RSA key with the self-signed certificate Entra publishes
@@ -122,20 +123,25 @@ func (k *signingKey) signGraph(claims map[string]any) (token, signedHeader strin
 	if err != nil {
 		return "", "", err
 	}
-	head, rest, _ := strings.Cut(tok, ".")
-	raw, err := base64.RawURLEncoding.DecodeString(head)
+	parts, err := jwtpeek.Split(tok)
 	if err != nil {
-		return "", "", fmt.Errorf("decode own header: %w", err)
+		return "", "", fmt.Errorf("split own token: %w", err)
+	}
+	dec, err := jwtpeek.Decode(tok)
+	if err != nil {
+		return "", "", fmt.Errorf("decode own token: %w", err)
 	}
 	var h map[string]any
-	if err := json.Unmarshal(raw, &h); err != nil {
+	if err := json.Unmarshal(dec.Header, &h); err != nil {
 		return "", "", fmt.Errorf("parse own header: %w", err)
 	}
 	sum := sha256.Sum256([]byte(nonce))
 	h["nonce"] = base64.RawURLEncoding.EncodeToString(sum[:])
-	raw, err = json.Marshal(h)
+	raw, err := json.Marshal(h)
 	if err != nil {
 		return "", "", fmt.Errorf("marshal header: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(raw) + "." + rest, head, nil
+	signedHeader = parts.Header
+	parts.Header = base64.RawURLEncoding.EncodeToString(raw)
+	return parts.Compact(), signedHeader, nil
 }

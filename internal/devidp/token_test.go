@@ -31,7 +31,7 @@ func TestCodeRedemptionErrors(t *testing.T) {
 			wantStatus: 400, wantErr: "invalid_grant", wantCode: 500112},
 		{name: "unknown code", edit: func(_ *env, f url.Values) { f.Set("code", "not-a-code") },
 			wantStatus: 400, wantErr: "invalid_grant", wantCode: 70000},
-		{name: "expired code", edit: func(e *env, _ url.Values) { e.clock.advance(10*time.Minute + time.Second) },
+		{name: "expired code", edit: func(e *env, _ url.Values) { e.clock.Advance(10*time.Minute + time.Second) },
 			wantStatus: 400, wantErr: "invalid_grant", wantCode: 70008},
 		{name: "two resources", edit: func(_ *env, f url.Values) { f.Set("scope", aksDefaultScope+" User.Read") },
 			wantStatus: 400, wantErr: "invalid_scope", wantCode: 28000},
@@ -152,7 +152,7 @@ func TestRefresh(t *testing.T) {
 		return e.tokenCall(t, v)
 	}
 
-	e.clock.advance(30 * time.Minute)
+	e.clock.Advance(30 * time.Minute)
 	status, second := refresh(rt1, "openid profile offline_access "+aksDefaultScope)
 	rt2, _ := second["refresh_token"].(string)
 	if status != 200 || rt2 == "" || rt2 == rt1 {
@@ -184,7 +184,7 @@ func TestRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatalf("v1 provider: %v", err)
 	}
-	if _, err := v1.Verifier(&oidc.Config{ClientID: GraphResource, Now: e.clock.now}).Verify(context.Background(), graph); err == nil {
+	if _, err := v1.Verifier(&oidc.Config{ClientID: GraphResource, Now: e.clock.Now}).Verify(context.Background(), graph); err == nil {
 		t.Error("Graph token verified; like Entra's it must not")
 	}
 
@@ -208,7 +208,7 @@ func TestRefreshTokenEnds(t *testing.T) {
 		wantCode int
 	}{
 		{name: "revoked user", end: func(e *env) { e.p.RevokeUser("ALICE") }, wantCode: 50173},
-		{name: "inactive for 90 days", end: func(e *env) { e.clock.advance(90 * 24 * time.Hour) }, wantCode: 700082},
+		{name: "inactive for 90 days", end: func(e *env) { e.clock.Advance(90 * 24 * time.Hour) }, wantCode: 700082},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

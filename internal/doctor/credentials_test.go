@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/tokengate/tokengate/internal/devidp"
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 // The credentials check uses the configured client authentication, so a workload-identity
@@ -43,7 +43,8 @@ func TestCheckCredentialsWorkloadIdentity(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			federated := federatedToken(t, key, issuer, tc.subject)
+			federated := testfix.Federated{Issuer: issuer, Subject: tc.subject, Audience: devidp.DefaultFederatedAudience,
+				IssuedAt: time.Now()}.Sign(t, key, jose.RS256)
 			tokenFile := writeFile(t, "azure-identity-token", federated)
 			yaml := strings.NewReplacer("ISSUER", p.Issuer(), "TOKENFILE", tokenFile, "CLIENT", testClientID, "KEY", randomKey(t)).Replace(`publicURL: https://auth.example.com
 provider:
@@ -60,22 +61,4 @@ cookie:
 			checkOutput(t, out, []string{tc.want}, []string{federated})
 		})
 	}
-}
-
-// federatedToken is what the workload identity webhook projects into the pod.
-func federatedToken(t *testing.T, key *rsa.PrivateKey, issuer, subject string) string {
-	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	raw, err := jwt.Signed(signer).Claims(jwt.Claims{
-		Issuer: issuer, Subject: subject, Audience: jwt.Audience{devidp.DefaultFederatedAudience},
-		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour)),
-	}).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }

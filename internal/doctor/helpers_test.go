@@ -19,6 +19,7 @@ import (
 	"github.com/tokengate/tokengate/internal/browser"
 	"github.com/tokengate/tokengate/internal/config"
 	"github.com/tokengate/tokengate/internal/devidp"
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 const (
@@ -116,31 +117,11 @@ func (f *idpFixture) tenantBase() string { return strings.TrimSuffix(f.p.Issuer(
 // signatures, so edge cases need not come from a provider.
 func signJWT(t *testing.T, header map[string]any, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	for k, v := range header {
-		opts = opts.WithHeader(jose.HeaderKey(k), v)
-	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return testfix.SignJWT(t, key, jose.HS256, header, claims)
 }
 
 // randomKey is a cookie key as `openssl rand -base64 32` makes one.

@@ -1,12 +1,12 @@
 package doctor
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
+
+	"github.com/tokengate/tokengate/internal/jwtpeek"
 )
 
 // maxTokenBytes bounds a token read for explanation; Entra's largest are a few KiB.
@@ -32,34 +32,24 @@ func ParseToken(raw string) (*Token, error) {
 	if len(raw) > maxTokenBytes {
 		return nil, fmt.Errorf("the token is larger than %d bytes", maxTokenBytes)
 	}
-	parts := strings.Split(raw, ".")
-	switch len(parts) {
-	case 3:
-	case 5:
+	tok, err := jwtpeek.Decode(raw)
+	switch {
+	case errors.Is(err, jwtpeek.ErrEncrypted):
 		return nil, errors.New("this is an encrypted JWT (JWE, five parts): only its recipient can read it")
-	default:
-		return nil, fmt.Errorf("not a JWT: want three base64url parts separated by dots, got %d part(s); an opaque token can only be explained by its issuer", len(parts))
+	case errors.Is(err, jwtpeek.ErrNotJWT):
+		return nil, fmt.Errorf("%w; an opaque token can only be explained by its issuer", err)
+	case err != nil:
+		return nil, err // names the part that does not decode
 	}
+	// Decode checked that both are JSON objects, so these cannot fail.
 	t := &Token{}
-	if err := decodeSegment(parts[0], &t.Header); err != nil {
+	if err := json.Unmarshal(tok.Header, &t.Header); err != nil {
 		return nil, fmt.Errorf("JWT header: %w", err)
 	}
-	if err := decodeSegment(parts[1], &t.Claims); err != nil {
+	if err := json.Unmarshal(tok.Payload, &t.Claims); err != nil {
 		return nil, fmt.Errorf("JWT payload: %w", err)
 	}
 	return t, nil
-}
-
-// decodeSegment decodes base64url JSON, tolerating the padding some encoders add.
-func decodeSegment(seg string, v *map[string]any) error {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
-	if err != nil {
-		return errors.New("not base64url")
-	}
-	if err := json.Unmarshal(b, v); err != nil || *v == nil {
-		return errors.New("not a JSON object")
-	}
-	return nil
 }
 
 // str returns a string claim, or "".
@@ -83,15 +73,6 @@ func (t *Token) strs(name string) []string {
 		return out
 	}
 	return nil
-}
-
-// time returns a NumericDate claim (exp, nbf, iat) and whether it was there.
-func (t *Token) time(name string) (time.Time, bool) {
-	v, ok := t.Claims[name].(float64)
-	if !ok {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(v), 0).UTC(), true
 }
 
 func (t *Token) has(name string) bool {

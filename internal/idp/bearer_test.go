@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,32 +19,21 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/tokengate/tokengate/internal/devidp"
+	"github.com/tokengate/tokengate/internal/jwtpeek"
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 const aksApp = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
-// testClock is a clock tests move instead of sleeping.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *testClock) advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
 // jwtSegments splits a compact JWT and decodes its header and claims.
 func jwtSegments(t *testing.T, tok string) (header, claims map[string]any) {
 	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a compact JWT")
+	dec, err := jwtpeek.Decode(tok)
+	if err != nil {
+		t.Fatalf("decode JWT: %v", err)
 	}
-	for i, dst := range []*map[string]any{&header, &claims} {
-		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
-		if err != nil || json.Unmarshal(raw, dst) != nil {
-			t.Fatalf("decode JWT part %d: %v", i, err)
-		}
+	if json.Unmarshal(dec.Header, &header) != nil || json.Unmarshal(dec.Payload, &claims) != nil {
+		t.Fatal("decode JWT: not JSON objects")
 	}
 	return header, claims
 }
@@ -74,19 +62,7 @@ func forgeries(t *testing.T, tok string, jwks []byte) (none, hs256, otherKey str
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: header["kid"].(string)}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.Marshal(claims)
-	jws, err := signer.Sign(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if otherKey, err = jws.CompactSerialize(); err != nil {
-		t.Fatal(err)
-	}
+	otherKey = testfix.SignJWT(t, jose.JSONWebKey{Key: key, KeyID: header["kid"].(string)}, jose.RS256, nil, claims)
 	return none, hs256, otherKey
 }
 
@@ -158,9 +134,9 @@ func TestBearerVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &testClock{t: time.Now()}
-			clk.advance(tc.advance)
-			v := NewBearerVerifier(tc.issuers, &http.Client{Timeout: 5 * time.Second}, clk.now)
+			clk := testfix.NewClock(time.Now())
+			clk.Advance(tc.advance)
+			v := NewBearerVerifier(tc.issuers, &http.Client{Timeout: 5 * time.Second}, clk.Now)
 			ident, err := v.Verify(t.Context(), tc.token)
 			if tc.wantErr == nil {
 				if err != nil || ident.PreferredUsername != tc.wantUser || ident.Issuer != v1 || ident.Subject == "" {
@@ -230,9 +206,9 @@ func TestBearerKeySetOutage(t *testing.T) {
 	}))
 	t.Cleanup(keys.Close)
 	_, _, otherKey := forgeries(t, aks, jwks)
-	clk := &testClock{t: time.Now()}
+	clk := testfix.NewClock(time.Now())
 	v := NewBearerVerifier([]BearerIssuer{{IssuerURL: f.idp.AccessTokenIssuer(), JWKSURL: keys.URL, Audiences: []string{aksApp}}},
-		&http.Client{Timeout: 5 * time.Second}, clk.now)
+		&http.Client{Timeout: 5 * time.Second}, clk.Now)
 
 	steps := []struct {
 		name        string
@@ -251,7 +227,7 @@ func TestBearerKeySetOutage(t *testing.T) {
 	}
 	for _, s := range steps {
 		down.Store(s.down)
-		clk.advance(s.advance)
+		clk.Advance(s.advance)
 		_, err := v.Verify(t.Context(), s.token)
 		// go-oidc hands the result of a fetch to its waiters before it forgets the fetch, so
 		// a Verify right after one may join the finished fetch instead of starting its own.

@@ -1,11 +1,11 @@
 package idp
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/jwtpeek"
 )
 
 // Identity is who signed in, taken from the verified id_token and, for groups the id_token
@@ -85,16 +85,8 @@ var errNotJWT = errors.New("token is not a JWT")
 // directly from the token endpoint over TLS (OIDC Core 3.1.3.7 allows TLS server validation
 // in that case), and for display.
 func decodeUnverified(raw string) (tokenClaims, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return tokenClaims{}, errNotJWT
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return tokenClaims{}, errNotJWT
-	}
 	var c tokenClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := jwtpeek.Claims(raw, &c); err != nil {
 		return tokenClaims{}, errNotJWT
 	}
 	return c, nil

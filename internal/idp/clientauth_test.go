@@ -1,16 +1,12 @@
 package idp
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +21,7 @@ import (
 
 	"github.com/tokengate/tokengate/internal/devidp"
 	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 const (
@@ -42,55 +39,15 @@ var testKeys = sync.OnceValue(func() struct{ client, other *rsa.PrivateKey } {
 	return struct{ client, other *rsa.PrivateKey }{a, b}
 })
 
-var clusterKey = sync.OnceValue(func() *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic("generate cluster key: " + err.Error())
-	}
-	return k
-})
-
 // registeredCert is the certificate of testKeys().client on the provider's app registration.
-var registeredCert = sync.OnceValue(func() *x509.Certificate { return certificateOf(testKeys().client) })
-
-func certificateOf(key *rsa.PrivateKey) *x509.Certificate {
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "tokengate"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic("create certificate: " + err.Error())
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic("parse certificate: " + err.Error())
-	}
-	return cert
-}
+var registeredCert = sync.OnceValue(func() *x509.Certificate { return testfix.SelfSigned(testKeys().client, time.Now()) })
 
 // federatedToken is what the kubelet projects into the pod: a service-account token of the
 // cluster's issuer for Entra's token-exchange audience.
 func federatedToken(t *testing.T, jti, subject string, exp time.Time) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: clusterKey()}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(map[string]any{"iss": clusterIssuer, "sub": subject,
-		"aud": []string{devidp.DefaultFederatedAudience}, "jti": jti,
-		"iat": time.Now().Add(-time.Minute).Unix(), "exp": exp.Unix()})
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testfix.Federated{Issuer: clusterIssuer, Subject: subject, Audience: devidp.DefaultFederatedAudience,
+		ID: jti, IssuedAt: time.Now().Add(-time.Minute), Expiry: exp}.Sign(t, testfix.ClusterKey(), jose.ES256)
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -116,7 +73,7 @@ func newAuthFixture(t *testing.T, cfg Config) *fixture {
 	reg := devidp.Client{ID: clientID, RedirectURIs: []string{f.callback.URL + "/cb"},
 		Certificates: []*x509.Certificate{registeredCert()},
 		FederatedCredentials: []devidp.FederatedCredential{
-			{Issuer: clusterIssuer, Subject: serviceAccount, Key: &clusterKey().PublicKey},
+			{Issuer: clusterIssuer, Subject: serviceAccount, Key: &testfix.ClusterKey().PublicKey},
 		}}
 	if cfg.ClientAuth.Mode == ClientAuthSecret {
 		reg.Secret = clientSecret
@@ -230,7 +187,7 @@ func withCertificate(t *testing.T, cfg Config) Config {
 	case key == testKeys().client:
 		cfg.ClientAuth.Certificate = registeredCert()
 	case key != nil:
-		cfg.ClientAuth.Certificate = certificateOf(key) // a certificate nobody registered
+		cfg.ClientAuth.Certificate = testfix.SelfSigned(key, time.Now()) // a certificate nobody registered
 	}
 	return cfg
 }

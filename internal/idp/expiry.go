@@ -1,13 +1,13 @@
 package idp
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/jwtpeek"
 )
 
 const (
@@ -81,14 +81,10 @@ func parseExpiresIn(raw json.RawMessage) (time.Duration, bool) {
 // jwtTimeClaims reads the time claims of a token that is a JWS compact JWT. An opaque
 // token (not three base64url parts of a JSON object) has none: isJWT is false.
 func jwtTimeClaims(token string) (tc TimeClaims, isJWT bool, err error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	tok, err := jwtpeek.Decode(token)
+	if err != nil {
 		return TimeClaims{}, false, nil
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil || !json.Valid(payload) || !strings.HasPrefix(strings.TrimSpace(string(payload)), "{") {
-		return TimeClaims{}, false, nil
-	}
-	tc, err = ReadTimeClaims(payload)
+	tc, err = ReadTimeClaims(tok.Payload)
 	return tc, true, err
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
 const strictIssuer = "https://login.example.test/tenant/v2.0"
@@ -24,8 +26,7 @@ const strictIssuer = "https://login.example.test/tenant/v2.0"
 // strictSigner signs id_tokens whose claims a test writes itself, raw JSON included, so
 // that claims of the wrong JSON type can be tried.
 type strictSigner struct {
-	key    *ecdsa.PrivateKey
-	signer jose.Signer
+	key *ecdsa.PrivateKey
 }
 
 func newStrictSigner(t *testing.T) *strictSigner {
@@ -34,28 +35,12 @@ func newStrictSigner(t *testing.T) *strictSigner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &strictSigner{key: key, signer: signer}
+	return &strictSigner{key: key}
 }
 
 func (s *strictSigner) sign(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := s.signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testfix.SignJWT(t, s.key, jose.ES256, nil, claims)
 }
 
 // strictClient is a Client whose discovery holds a verifier for s's key, at a fixed clock.
