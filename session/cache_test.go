@@ -307,9 +307,7 @@ func TestTokenCacheInvalidGrantDropsEntry(t *testing.T) {
 	if _, err := c.Get(context.Background(), sess, testScope); !errors.Is(err, idp.ErrInvalidGrant) {
 		t.Fatalf("Get error = %v; want ErrInvalidGrant", err)
 	}
-	clock.mu.Lock()
-	clock.t = start // the old token would be fresh again, were it still cached
-	clock.mu.Unlock()
+	clock.Set(start) // the old token would be fresh again, were it still cached
 	if _, err := c.Get(context.Background(), sess, testScope); !errors.Is(err, idp.ErrInvalidGrant) {
 		t.Errorf("Get after invalid_grant = %v; want a new refresh failing with ErrInvalidGrant", err)
 	}

@@ -200,9 +200,7 @@ func TestCodecExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock.mu.Lock()
-			clock.t = start.Add(tt.at)
-			clock.mu.Unlock()
+			clock.Set(start.Add(tt.at))
 			_, err := c.Open("p", sealed)
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("Open at +%v: err %v; want %v", tt.at, err, tt.wantErr)

@@ -3,33 +3,19 @@ package session
 import (
 	"encoding/base64"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/secret"
+	"github.com/tokengate/tokengate/internal/testfix"
 )
 
-// testClock is a settable clock; tests move it instead of sleeping.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// testClock is the shared settable clock; tests move it instead of sleeping. The alias keeps
+// the many helpers of this package that take a *testClock unchanged.
+type testClock = testfix.Clock
 
 func newTestClock() *testClock {
-	return &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return testfix.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // testKey returns a 32-byte key filled with b.
