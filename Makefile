@@ -97,6 +97,8 @@ fuzz: ## Run each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzRedirectSafe$$' -fuzztime $(FUZZTIME) ./internal/forward
 	$(GO) test -run '^$$' -fuzz '^FuzzParseForward$$' -fuzztime $(FUZZTIME) ./internal/forward
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvoy$$' -fuzztime $(FUZZTIME) ./internal/forward
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEmail$$' -fuzztime $(FUZZTIME) ./internal/identity
+	$(GO) test -run '^$$' -fuzz '^FuzzPublicDescription$$' -fuzztime $(FUZZTIME) ./internal/idp
 
 # staticcheck is installed into bin/ on first use, pinned like helm.
 STATICCHECK ?= $(CURDIR)/bin/staticcheck
@@ -160,10 +162,3 @@ unit: $(if $(TRAEFIK_XZ),traefik)
 
 clean: ## Remove bin/
 	rm -rf bin
-
-# --- provider error screen: fuzzed with the other targets by make fuzz ---
-.PHONY: fuzz-screen
-fuzz: fuzz-screen
-fuzz-screen:
-	$(GO) test -run '^$$' -fuzz '^FuzzPublicDescription$$' -fuzztime $(FUZZTIME) ./internal/idp
-# --- end provider error screen ---
