@@ -37,6 +37,7 @@ func TestWhatTheUserSees(t *testing.T) {
 	}{
 		{proxy: "nginx", mode: "ingress-nginx", signedOut: http.StatusFound, refused: http.StatusForbidden, idpDown: http.StatusInternalServerError},
 		{proxy: "caddy", mode: "caddy", signedOut: http.StatusFound, refused: http.StatusForbidden, idpDown: http.StatusServiceUnavailable, ourPage: true},
+		{proxy: "traefik", mode: "traefik", signedOut: http.StatusFound, refused: http.StatusForbidden, idpDown: http.StatusServiceUnavailable, ourPage: true},
 	} {
 		t.Run(tc.proxy, func(t *testing.T) {
 			t.Parallel()
