@@ -9,12 +9,6 @@ import (
 	"testing"
 )
 
-// Not yet covered: Traefik's kubernetescrd provider reading the example's Middleware and
-// IngressRoute from a real API server. When the suite gains a kube-apiserver, apply
-// deploy/examples/headlamp-traefik (after Traefik's CRDs in deploy/check/testdata/traefik-crds)
-// and start Traefik with --providers.kubernetescrd.endpoint pointing at it, instead of the
-// file provider's translation below.
-
 // traefikBin is where `make traefik` unpacks the Traefik v3.7.9 release binary, relative to
 // this package's directory (go test runs in it). Traefik is not a Debian package.
 const traefikBin = "../bin/traefik"
@@ -42,12 +36,7 @@ type traefikOptions struct {
 // documented forwardAuth block, verbatim but for the address, in front of every dashboard.
 func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o traefikOptions, ready func(port int) error) int {
 	t.Helper()
-	// The pinned binary first: another traefik on PATH would test another version.
-	bin, err := filepath.Abs(traefikBin)
-	mustf(t, err, "locate %s", traefikBin)
-	if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
-		bin = requireTool(t, "traefik", bin)
-	}
+	bin := traefikBinary(t)
 	docs := loadTraefikDocs(t)
 	port := freePort(t)
 	dynFile := writeTraefikDynamic(t, dir, docs, tokengate, sites, o)
@@ -71,6 +60,19 @@ func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o tr
 	p := startProcess(t, "traefik", dir, cmd)
 	p.waitReady(t, func() error { return ready(port) })
 	return port
+}
+
+// traefikBinary returns the pinned Traefik, else one on PATH; neither skips the test (or
+// fails it under E2E=required).
+func traefikBinary(t *testing.T) string {
+	t.Helper()
+	// The pinned binary first: another traefik on PATH would test another version.
+	bin, err := filepath.Abs(traefikBin)
+	mustf(t, err, "locate %s", traefikBin)
+	if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
+		bin = requireTool(t, "traefik", bin)
+	}
+	return bin
 }
 
 // writeTraefikDynamic writes the file provider's configuration into dir and returns its path:

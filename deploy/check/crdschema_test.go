@@ -18,6 +18,9 @@ import (
 // are copied into testdata/traefik-crds from the github.com/traefik/traefik/v3 module at the
 // version the e2e suite runs (docs/content/reference/dynamic-configuration/traefik.io_*.yaml,
 // fetched with `go mod download`; the module itself cannot be built from the module proxy).
+// All ten are kept, unchanged, because the e2e suite applies them to its API server for
+// Traefik's kubernetescrd provider (e2e/traefikcrd_test.go); this check reads the two kinds
+// the examples use.
 // Importing k8s.io/apiextensions-apiserver's validator would pull the API server's dependency
 // tree into this module, so crdSchema checks the parts of OpenAPI v3 that structural CRD
 // schemas use: types, properties (unknown fields are errors, as with kubectl's strict field
