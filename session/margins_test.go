@@ -2,11 +2,9 @@ package session
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,23 +35,6 @@ func TestMarginsFor(t *testing.T) {
 	}
 }
 
-// sixtySeconds answers call n with "at-n"/"rt-n" valid for one minute, as a provider with a
-// short access-token lifetime policy does. Unlike fakeRefresher it never blocks, however
-// many calls a broken cache makes.
-type sixtySeconds struct {
-	clock *testClock
-	calls atomic.Int64
-}
-
-func (s *sixtySeconds) Refresh(context.Context, secret.String, string) (idp.Token, error) {
-	n := s.calls.Add(1)
-	return idp.Token{
-		AccessToken:  secret.String(fmt.Sprintf("at-%d", n)),
-		RefreshToken: secret.String(fmt.Sprintf("rt-%d", n)),
-		Expiry:       s.clock.Now().Add(time.Minute),
-	}, nil
-}
-
 // With 60-second tokens and the default margins (60s + 5m), every request used to refresh.
 // Scaled margins serve each token for half its life and refresh it once ahead: over ten
 // minutes of one request a second, about one refresh per 30 seconds, with either store, and
@@ -69,7 +50,12 @@ func TestShortLifetimeNoRefreshStorm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newTestClock()
-			r := &sixtySeconds{clock: clock}
+			// Call n answers "at-n"/"rt-n" valid for one minute, as a provider with a short
+			// access-token lifetime policy does.
+			r := newFakeRefresher(func(n int, _ secret.String) (idp.Token, error) {
+				return idp.Token{AccessToken: secret.String(fmt.Sprintf("at-%d", n+1)),
+					RefreshToken: secret.String(fmt.Sprintf("rt-%d", n+1)), Expiry: clock.Now().Add(time.Minute)}, nil
+			})
 			var logs bytes.Buffer
 			opts := CacheOptions{
 				SafetyMargin: time.Minute, RefreshAhead: 5 * time.Minute, MaxBytes: 1 << 20,
@@ -102,7 +88,7 @@ func TestShortLifetimeNoRefreshStorm(t *testing.T) {
 				c.work.Wait() // let a background refresh land before the clock moves on
 			}
 			// 600 s / 30 s of freshness = 20; a storm would be ~600.
-			if n := r.calls.Load(); n < 15 || n > 22 {
+			if n := len(r.Calls()); n < 15 || n > 22 {
 				t.Errorf("%d refreshes in 10 minutes of 60-second tokens; want about 20", n)
 			}
 			if n := strings.Count(logs.String(), "token lifetime is short"); n != 1 {

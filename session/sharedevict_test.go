@@ -16,7 +16,7 @@ import (
 func TestSharedEvictedTokenComesFromRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	clock := newTestClock()
-	r := &hourTokens{clock: clock}
+	r := hourTokens(clock)
 	store := newRedisStore(t, srv, clock)
 	c, err := NewTokenCache(r, CacheOptions{
 		SafetyMargin: time.Minute, RefreshAhead: 5 * time.Minute, MaxBytes: 64 << 10,
@@ -49,7 +49,7 @@ func TestSharedEvictedTokenComesFromRedis(t *testing.T) {
 		}
 		c.cache.Wait()
 	}
-	if n := r.calls.Load(); n != 0 {
+	if n := len(r.Calls()); n != 0 {
 		t.Errorf("%d identity provider calls; want 0: Redis holds every valid token", n)
 	}
 	if s := c.Stats(); s.Refetches == 0 {

@@ -2,11 +2,9 @@ package session
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,18 +12,12 @@ import (
 	"github.com/tokengate/tokengate/internal/secret"
 )
 
-// hourTokens answers every refresh with a ~1 KiB token valid for an hour, and counts.
-type hourTokens struct {
-	clock *testClock
-	calls atomic.Int64
-}
-
-func (h *hourTokens) Refresh(context.Context, secret.String, string) (idp.Token, error) {
-	n := h.calls.Add(1)
-	return idp.Token{
-		AccessToken: secret.String(fmt.Sprintf("at-%d-%s", n, strings.Repeat("x", 1000))),
-		Expiry:      h.clock.Now().Add(time.Hour),
-	}, nil
+// hourTokens answers every refresh with a ~1 KiB token valid for an hour.
+func hourTokens(clock *testClock) *fakeRefresher {
+	return newFakeRefresher(func(n int, _ secret.String) (idp.Token, error) {
+		return idp.Token{AccessToken: secret.String(fmt.Sprintf("at-%d-%s", n+1, strings.Repeat("x", 1000))),
+			Expiry: clock.Now().Add(time.Hour)}, nil
+	})
 }
 
 // Sessions going round-robin over a cache too small for them: evictions and refetches are
@@ -42,7 +34,7 @@ func TestThrashIsVisible(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newTestClock()
-			r := &hourTokens{clock: clock}
+			r := hourTokens(clock)
 			var logs bytes.Buffer
 			c, err := NewTokenCache(r, CacheOptions{
 				SafetyMargin: time.Minute, RefreshAhead: 5 * time.Minute, MaxBytes: tt.maxBytes,
@@ -66,9 +58,9 @@ func TestThrashIsVisible(t *testing.T) {
 			s := c.Stats()
 			warned := strings.Count(logs.String(), "raise token.cacheMaxBytes")
 			if !tt.wantWarn {
-				if s.Refetches != 0 || warned != 0 || r.calls.Load() != sessions {
+				if s.Refetches != 0 || warned != 0 || len(r.Calls()) != sessions {
 					t.Errorf("stats %+v, %d warnings, %d refreshes; want no refetch, no warning, %d refreshes",
-						s, warned, r.calls.Load(), sessions)
+						s, warned, len(r.Calls()), sessions)
 				}
 				return
 			}
