@@ -92,6 +92,21 @@ cookie:
 			wantLines: 1,
 			wantKeys:  []string{"provider.issuerURL: is on example.com"},
 		},
+		{
+			name: "several cookie-store replicas with a rotating provider",
+			path: write("replicas.yaml", `publicURL: https://auth.contoso.test
+replicas: 3
+provider:
+  issuerURL: https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0
+  clientID: app
+  clientSecret: s
+  refreshTokenReuseDetection: true
+cookie:
+  secrets: [AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=]
+`),
+			wantLines: 1,
+			wantKeys:  []string{"replicas: 3 replicas on session.store cookie"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -56,6 +57,8 @@ func TestChartScaling(t *testing.T) {
 				t.Fatal("no ConfigMap")
 			} else if !strings.Contains(cm[0].Data["config.yaml"], "shutdownDelay: 5s") {
 				t.Errorf("config.yaml lacks shutdownDelay: 5s")
+			} else if want := fmt.Sprintf("replicas: %d\n", max(tt.replicas, tt.hpa[1])); !strings.Contains(cm[0].Data["config.yaml"], want) {
+				t.Errorf("config.yaml lacks %q: tokengate checks its replica bound against its store", want)
 			}
 			hpas := byKind[*autoscalingv2.HorizontalPodAutoscaler](ms)
 			if tt.hpa == [2]int32{} {

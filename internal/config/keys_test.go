@@ -12,6 +12,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "publicURL", Env: "TOKENGATE_PUBLIC_URL"},
 		{Path: "listen", Env: "TOKENGATE_LISTEN"},
 		{Path: "shutdownDelay", Env: "TOKENGATE_SHUTDOWN_DELAY"},
+		{Path: "replicas", Env: "TOKENGATE_REPLICAS"},
 		{Path: "allowedRedirectDomains", Env: "TOKENGATE_ALLOWED_REDIRECT_DOMAINS"},
 		{Path: "provider.issuerURL", Env: "TOKENGATE_PROVIDER_ISSUER_URL"},
 		{Path: "provider.clientID", Env: "TOKENGATE_PROVIDER_CLIENT_ID"},

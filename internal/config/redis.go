@@ -33,6 +33,7 @@ func (c *Config) validateRedis(ps *problems) {
 	if c.Session.Store != StoreCookie && c.Session.Store != StoreRedis {
 		ps.add("session.store", "%q is not one of cookie, redis", c.Session.Store)
 	}
+	c.validateReplicas(ps)
 	if r.Timeout <= 0 || r.Timeout > MaxRedisTimeout {
 		ps.add("redis.timeout", "%s must be > 0 and at most 10s: every Redis call needs a timeout", r.Timeout)
 	}
@@ -116,4 +117,22 @@ func (r *Redis) checkURL() error {
 		}
 	}
 	return nil
+}
+
+// validateReplicas refuses several replicas where they would spend one refresh token twice:
+// on the cookie store each replica refreshes a session on its own, and a provider with reuse
+// detection revokes the whole sign-in the second time. Redis makes the replicas share one
+// refresh flight per session.
+func (c *Config) validateReplicas(ps *problems) {
+	switch {
+	case c.Replicas < 0:
+		ps.add("replicas", "%d must be 0 (undeclared) or more", c.Replicas)
+	case c.Session.Store != StoreCookie || !c.Provider.RefreshTokenReuseDetection:
+	case c.Replicas == 0:
+		ps.add("replicas", "required with session.store cookie and provider.refreshTokenReuseDetection: "+
+			"set replicas: 1 to declare that one tokengate process serves this configuration, or use session.store: redis for more")
+	case c.Replicas > 1:
+		ps.add("replicas", "%d replicas on session.store cookie with provider.refreshTokenReuseDetection would spend one refresh token twice "+
+			"and the provider would revoke the sign-in: use session.store: redis, or one replica", c.Replicas)
+	}
 }

@@ -27,6 +27,11 @@ type Config struct {
 	// answering 503, so that the ingress and the Service stop sending to it before the
 	// listener closes. In-flight requests then get up to 20s more to finish.
 	ShutdownDelay time.Duration `yaml:"shutdownDelay"`
+	// Replicas is how many tokengate processes serve this configuration at most (the Helm
+	// chart sets it from replicaCount or autoscaling.maxReplicas); 0 leaves it undeclared.
+	// A process cannot count its peers, so the one setup that is unsafe with several of
+	// them, the cookie store with provider.refreshTokenReuseDetection, must declare 1.
+	Replicas int `yaml:"replicas"`
 	// AllowedRedirectDomains lists hosts that rd= may send the browser to after sign-in:
 	// an exact host ("headlamp.example.com") or a leading-dot suffix (".example.com").
 	AllowedRedirectDomains []string `yaml:"allowedRedirectDomains"`

@@ -35,6 +35,22 @@ func TestValidate(t *testing.T) {
 		{name: "publicURL user info is refused and not echoed", mutate: func(c *Config) { c.PublicURL = "https://u:pa55word@auth.example.com" }, key: "publicURL", parts: []string{"user info"}},
 		{name: "publicURL bad port", mutate: func(c *Config) { c.PublicURL = "https://auth.example.com:port" }, key: "publicURL", parts: []string{"not a URL"}},
 
+		{name: "replicas negative", mutate: func(c *Config) { c.Replicas = -1 }, key: "replicas"},
+		{name: "replicas several on redis with reuse detection", mutate: func(c *Config) {
+			c.Replicas, c.Provider.RefreshTokenReuseDetection = 3, true
+			c.Session.Store, c.Redis.URL = StoreRedis, "redis://redis:6379"
+		}},
+		{name: "replicas several on cookie without reuse detection", mutate: func(c *Config) { c.Replicas = 3 }},
+		{name: "replicas undeclared on cookie with reuse detection", mutate: func(c *Config) {
+			c.Provider.RefreshTokenReuseDetection = true
+		}, key: "replicas", parts: []string{"replicas: 1", "session.store: redis"}},
+		{name: "replicas several on cookie with reuse detection", mutate: func(c *Config) {
+			c.Replicas, c.Provider.RefreshTokenReuseDetection = 2, true
+		}, key: "replicas", parts: []string{"2 replicas", "twice", "session.store: redis"}},
+		{name: "one replica on cookie with reuse detection", mutate: func(c *Config) {
+			c.Replicas, c.Provider.RefreshTokenReuseDetection = 1, true
+		}},
+
 		{name: "listen bad", mutate: func(c *Config) { c.Listen = "4180" }, key: "listen", parts: []string{"host:port"}},
 		{name: "listen host and port", mutate: func(c *Config) { c.Listen = "127.0.0.1:4180" }},
 

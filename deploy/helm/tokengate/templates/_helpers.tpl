@@ -90,6 +90,7 @@ readable by anyone who may read ConfigMaps in the namespace.
 {{- $dir := include "tokengate.secretDir" . }}
 {{- $_ := set $cfg "listen" (printf ":%d" (int .Values.containerPort)) }}
 {{- $_ := set $cfg "shutdownDelay" (printf "%ds" (int .Values.shutdownDelaySeconds)) }}
+{{- $_ := set $cfg "replicas" (int (include "tokengate.maxReplicas" .)) }}
 {{- if gt (int .Values.metricsPort) 0 }}
 {{- $_ := set $cfg "metrics" (dict "listen" (printf ":%d" (int .Values.metricsPort))) }}
 {{- else }}
