@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,10 @@ type stackOptions struct {
 	Traefik traefikOptions
 	// ErrorBackend is the nginx sites' custom-http-errors default backend (host:port).
 	ErrorBackend string
+	// RedisURL, when set, puts the sessions in this Redis server (session.store redis).
+	RedisURL string
+	// CookieKeys are cookie.secrets, the primary first; default one random key.
+	CookieKeys [][]byte
 }
 
 // stack is one complete installation on 127.0.0.1: the identity provider, tokengate behind
@@ -72,6 +77,8 @@ type stack struct {
 	dashboards map[string]*dashboard // by host name
 	port       int                   // the proxy's TLS port
 	sessions   *session.CookieStore  // opens the browser's session cookie
+	tokengate  *process              // restarted in place by restartTokengate
+	tgOpts     tokengateOptions
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -84,11 +91,18 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	s := &stack{t: t, opts: opts, dir: t.TempDir(), dashboards: map[string]*dashboard{}}
 	s.startProvider()
-	tgURL, cookieKey := startTokengate(t, s.dir, e2eClientSecret, tokengateOptions{
+	s.tgOpts = tokengateOptions{
 		IssuerURL: s.idp.Issuer(), ClientID: e2eClientID, Mode: opts.Mode,
 		SafetyMargin: opts.SafetyMargin, RefreshAhead: opts.RefreshAhead, Dashboards: strings.ReplaceAll(opts.Dashboards, issuerPlaceholder, s.idp.AccessTokenIssuer()),
-		CacheTTL: opts.CacheTTL, Env: opts.Env,
-	})
+		CacheTTL: opts.CacheTTL, Env: opts.Env, RedisURL: opts.RedisURL,
+		Listen: hostPort(freePort(t)), // kept across restartTokengate
+	}
+	if len(opts.CookieKeys) > 0 {
+		s.tgOpts.CookieKey, s.tgOpts.OlderCookieKeys = opts.CookieKeys[0], opts.CookieKeys[1:]
+	}
+	var tgURL string
+	var cookieKey []byte
+	s.tokengate, tgURL, cookieKey = runTokengate(t, s.dir, e2eClientSecret, s.tgOpts)
 	codec, err := session.NewCodec([][]byte{cookieKey}, time.Now)
 	mustf(t, err, "session codec")
 	s.sessions = session.NewCookieStore(codec, session.CookieOptions{Name: "_tokengate", Domain: ".example.test"})
@@ -119,6 +133,17 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		t.Fatalf("unknown proxy %q", opts.Proxy)
 	}
 	return s
+}
+
+// restartTokengate stops tokengate and starts it again on the same address with keys as
+// cookie.secrets (the primary first), as a rollout of a changed Secret would.
+func (s *stack) restartTokengate(keys ...[]byte) {
+	s.t.Helper()
+	s.tokengate.stop(s.t)
+	s.tgOpts.CookieKey, s.tgOpts.OlderCookieKeys = keys[0], keys[1:]
+	dir, err := os.MkdirTemp(s.dir, "tokengate-")
+	mustf(s.t, err, "tokengate directory")
+	s.tokengate, _, _ = runTokengate(s.t, dir, e2eClientSecret, s.tgOpts)
 }
 
 // startProvider runs the development identity provider on plain http (loopback issuers

@@ -31,6 +31,9 @@ type tokengateOptions struct {
 	Listen string
 	// CookieKey is the cookie key, default a random one: replicas share theirs.
 	CookieKey []byte
+	// OlderCookieKeys follow CookieKey in cookie.secretFiles: they still open cookies, as
+	// during a key rotation.
+	OlderCookieKeys [][]byte
 	// ShutdownDelay is shutdownDelay (serving with readiness false after SIGTERM).
 	ShutdownDelay time.Duration
 	// RedisURL, when set, turns session.store redis on with this server.
@@ -51,7 +54,7 @@ provider:
 cookie:
   name: _tokengate
   domain: .example.test
-  secretFiles: [{{.CookieSecretFile}}]
+  secretFiles: [{{.CookieSecretFile}}{{range .OlderKeyFiles}}, {{.}}{{end}}]
 token:
   safetyMargin: {{.SafetyMargin}}
   refreshAhead: {{.RefreshAhead}}
@@ -91,6 +94,11 @@ func runTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) (p
 	keyFile := filepath.Join(dir, "cookie-secret")
 	writeFile(t, secretFile, clientSecret+"\n", 0o600)
 	writeFile(t, keyFile, base64.StdEncoding.EncodeToString(cookieKey)+"\n", 0o600)
+	olderKeyFiles := make([]string, len(o.OlderCookieKeys))
+	for i, k := range o.OlderCookieKeys {
+		olderKeyFiles[i] = filepath.Join(dir, fmt.Sprintf("cookie-secret-%d", i+1))
+		writeFile(t, olderKeyFiles[i], base64.StdEncoding.EncodeToString(k)+"\n", 0o600)
+	}
 
 	listen := o.Listen
 	if listen == "" {
@@ -100,7 +108,8 @@ func runTokengate(t *testing.T, dir, clientSecret string, o tokengateOptions) (p
 	err := tokengateConfig.Execute(&cfg, struct {
 		tokengateOptions
 		Listen, ClientSecretFile, CookieSecretFile string
-	}{o, listen, secretFile, keyFile})
+		OlderKeyFiles                              []string
+	}{o, listen, secretFile, keyFile, olderKeyFiles})
 	if err != nil {
 		t.Fatalf("render tokengate config: %v", err)
 	}

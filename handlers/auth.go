@@ -93,6 +93,9 @@ func (s *server) forwardAuth(c *gin.Context, notes *authNotes) {
 		s.saveRotated(c, sess, res.Token.RefreshToken, whole)
 	}
 	resealed := s.Sessions.ResealCookie(c.Writer, c.Request, sess)
+	if resealed && s.resealByRedirect(c, fwd, sess) { // reseal.go
+		return
+	}
 	s.allow(c, profile, &user, res, resealed)
 }
 

@@ -131,9 +131,12 @@ type Deps struct {
 type server struct {
 	Deps
 	redirects forward.RedirectPolicy
-	signInURL string       // PublicURL + "/oauth2/start"
-	tracer    trace.Tracer // nil when tracing is off
-	spanNames spanNames    // of the server spans, when tracing is on
+	// resealRedirects are the sessions recently sent back to their page to pick up a
+	// re-sealed cookie (reseal.go).
+	resealRedirects recentRedirects
+	signInURL       string       // PublicURL + "/oauth2/start"
+	tracer          trace.Tracer // nil when tracing is off
+	spanNames       spanNames    // of the server spans, when tracing is on
 	// allStepSpans: every /auth gets its three step spans (tracing.stepSpans: always).
 	allStepSpans bool
 	// seedIDToken caches the sign-in's id_token: only when a profile or the debug page uses

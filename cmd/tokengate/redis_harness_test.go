@@ -214,24 +214,30 @@ func (c *redisCluster) auth(i int) *browser.Page {
 // browser's, when cookies is not nil (a cookie replayed after sign-out).
 func (c *redisCluster) authWith(i int, cookies []*http.Cookie) *browser.Page {
 	c.t.Helper()
+	return c.authAs(i, cookies, "GET", "/api/v1/namespaces", http.Header{"Accept": {"application/json"}})
+}
+
+// authAs is authWith for an original request of method on uri with the browser's header.
+func (c *redisCluster) authAs(i int, cookies []*http.Cookie, method, uri string, header http.Header) *browser.Page {
+	c.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, c.replicas[i].srv.URL+"/auth", nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.Header = http.Header{
-		"X-Forwarded-Method": {"GET"},
-		"X-Forwarded-Proto":  {"https"},
-		"X-Forwarded-Host":   {strings.TrimPrefix(c.dashboard.URL, "https://")},
-		"X-Forwarded-Uri":    {"/api/v1/namespaces"},
-		"Accept":             {"application/json"},
-	}
+	req.Header = header.Clone()
+	req.Header.Set("X-Forwarded-Method", method)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-Host", strings.TrimPrefix(c.dashboard.URL, "https://"))
+	req.Header.Set("X-Forwarded-Uri", uri)
 	if cookies == nil {
 		cookies = c.cookies()
 	}
 	for _, ck := range cookies {
 		req.AddCookie(ck)
 	}
-	resp, err := c.replicas[i].srv.Client().Do(req)
+	client := *c.replicas[i].srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse } // a proxy never follows /auth's
+	resp, err := client.Do(req)
 	if err != nil {
 		c.t.Fatalf("/auth on replica %d: %v", i, err)
 	}

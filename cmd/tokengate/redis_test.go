@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tokengate/tokengate/internal/forward"
 	"github.com/tokengate/tokengate/internal/secret"
 	"github.com/tokengate/tokengate/session"
 )
@@ -299,5 +300,41 @@ func TestRedisKeyRotationKeepsUsersSignedIn(t *testing.T) {
 	}
 	if got := c.authWith(after, oldCookies).Status; got != http.StatusUnauthorized {
 		t.Errorf("/auth with a cookie sealed with the removed key = %d; want 401", got)
+	}
+}
+
+// Behind Caddy (forwardAuth.mode caddy), which drops a 200's headers, a page navigation whose
+// cookie an older key opened is sent back to the same page with the re-sealed cookie. An API
+// call or a form post is answered 200 (its Set-Cookie is lost, which is harmless), and a
+// second navigation within a minute is not redirected again, so a browser that does not keep
+// the cookie never loops.
+func TestRedisKeyRotationRedirectsCaddyNavigations(t *testing.T) {
+	c := newRedisCluster(t, 1, false)
+	c.signIn("alice")
+	oldCookies := c.cookies()
+	newKey := secret.String(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	c.cfg.Cookie.Secrets = []secret.String{newKey, c.cfg.Cookie.Secrets[0]}
+	c.cfg.ForwardAuth.Mode = forward.ModeCaddy
+	i := len(c.replicas)
+	c.addReplica()
+	page := http.Header{"Accept": {"text/html"}, "Sec-Fetch-Mode": {"navigate"}}
+	dashboard := c.dashboard.URL + "/ui/?tab=pods"
+
+	if got := c.authAs(i, oldCookies, "POST", "/ui/", page); got.Status != http.StatusOK {
+		t.Errorf("form post with the old cookie = %d; want 200, never a redirect that drops the body", got.Status)
+	}
+	if got := c.authAs(i, oldCookies, "GET", "/api/v1/pods", http.Header{"Accept": {"application/json"}}); got.Status != http.StatusOK {
+		t.Errorf("API call with the old cookie = %d; want 200", got.Status)
+	}
+	nav := c.authAs(i, oldCookies, "GET", "/ui/?tab=pods", page)
+	if nav.Status != http.StatusFound || nav.Header.Get("Location") != dashboard || len(nav.Header.Values("Set-Cookie")) != 1 {
+		t.Fatalf("navigation with the old cookie = %d Location %q with %d Set-Cookie; want 302 to %s with one",
+			nav.Status, nav.Header.Get("Location"), len(nav.Header.Values("Set-Cookie")), dashboard)
+	}
+	if got := c.authWith(i, (&http.Response{Header: nav.Header}).Cookies()); got.Status != http.StatusOK || len(got.Header.Values("Set-Cookie")) != 0 {
+		t.Errorf("/auth with the re-sealed cookie = %d with %d Set-Cookie; want 200 and none", got.Status, len(got.Header.Values("Set-Cookie")))
+	}
+	if again := c.authAs(i, oldCookies, "GET", "/ui/", page); again.Status != http.StatusOK {
+		t.Errorf("second navigation with the old cookie within a minute = %d; want 200, not another redirect", again.Status)
 	}
 }
