@@ -103,6 +103,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	var tgURL string
 	var cookieKey []byte
 	s.tokengate, tgURL, cookieKey = runTokengate(t, s.dir, e2eClientSecret, s.tgOpts)
+	s.tgOpts.CookieKey = cookieKey // a random one unless CookieKeys named it
 	codec, err := session.NewCodec([][]byte{cookieKey}, time.Now)
 	mustf(t, err, "session codec")
 	s.sessions = session.NewCookieStore(codec, session.CookieOptions{Name: "_tokengate", Domain: ".example.test"})

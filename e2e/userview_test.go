@@ -4,11 +4,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/internal/browser"
+	"github.com/tokengate/tokengate/internal/redistest"
 )
 
 // tokengatePage marks tokengate's own HTML error page (handlers/pages.go).
@@ -66,6 +68,45 @@ func TestWhatTheUserSees(t *testing.T) {
 			}
 			if got := strings.Contains(string(page.Body), tokengatePage); got != tc.ourPage {
 				t.Errorf("identity provider down: browser shows tokengate's page = %v; want %v\n%s", got, tc.ourPage, snippet(page.Body))
+			}
+		})
+	}
+}
+
+// TestWhatTheUserSeesRedisDown asserts the table's Redis row through each real proxy: a
+// replica that holds neither the session nor its token in memory (it restarted) needs Redis,
+// and Redis hangs (SIGSTOP). /auth answers 503, never a sign-in: the session may be fine. Once
+// Redis resumes, the same browser gets the dashboard without signing in again.
+func TestWhatTheUserSeesRedisDown(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		proxy, mode string
+		status      int  // what the browser gets
+		ourPage     bool // tokengate's error page, not the proxy's
+	}{
+		{proxy: "nginx", mode: "ingress-nginx", status: http.StatusInternalServerError},
+		{proxy: "caddy", mode: "caddy", status: http.StatusServiceUnavailable, ourPage: true},
+		{proxy: "traefik", mode: "traefik", status: http.StatusServiceUnavailable, ourPage: true},
+	} {
+		t.Run(tc.proxy, func(t *testing.T) {
+			t.Parallel()
+			redis := redistest.Start(t)
+			s := newStack(t, stackOptions{Proxy: tc.proxy, Mode: tc.mode, RedisURL: redis.URL()})
+			b := s.newBrowser()
+			s.signIn(b, https(headlamp, "/"), "alice")
+			s.restartTokengate(s.tgOpts.CookieKey) // nothing of the session left in memory
+
+			redis.Pause()
+			page, calls := s.fetch(t, b, headlamp)
+			redis.Resume()
+			if !slices.Equal(calls, []int{http.StatusServiceUnavailable}) || page.Status != tc.status {
+				t.Errorf("Redis down: /auth %v, browser %d; want /auth [503], browser %d", calls, page.Status, tc.status)
+			}
+			if got := strings.Contains(string(page.Body), tokengatePage); got != tc.ourPage {
+				t.Errorf("Redis down: browser shows tokengate's page = %v; want %v\n%s", got, tc.ourPage, snippet(page.Body))
+			}
+			if page, calls := s.fetch(t, b, headlamp); page.Status != http.StatusOK || !slices.Equal(calls, []int{http.StatusOK}) {
+				t.Errorf("Redis back: /auth %v, browser %d; want the dashboard without a new sign-in", calls, page.Status)
 			}
 		})
 	}
