@@ -2,7 +2,6 @@ package session
 
 import (
 	"testing"
-	"time"
 
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/redistest"
@@ -13,12 +12,23 @@ import (
 // loopback redis-server, with a provider that answers at once: what the fencing (read,
 // start the flight, store the result) adds to the provider's own latency.
 func BenchmarkRedisFencedRefresh(b *testing.B) {
-	srv := redistest.Start(b)
-	clock := newTestClock()
-	store := newRedisStore(b, srv, clock)
+	b.Run("one server", func(b *testing.B) {
+		clock := newTestClock()
+		benchFencedRefresh(b, newRedisStore(b, redistest.Start(b), clock), clock)
+	})
+	// With redis.lockReplicas 1 the start-flight script waits for the replica (WAIT) in the
+	// same round trip.
+	b.Run("sentinel lockReplicas 1", func(b *testing.B) {
+		clock := newTestClock()
+		benchFencedRefresh(b, newSentinelStore(b, redistest.StartSentinel(b), clock, 1), clock)
+	})
+}
+
+func benchFencedRefresh(b *testing.B, store *RedisStore, clock *testClock) {
 	r := newFakeRefresher(func(n int, _ secret.String) (idp.Token, error) {
-		// Inside the safety margin already: every Get refreshes, on a clock that stands still.
-		return idp.Token{AccessToken: "at", RefreshToken: "rt", Expiry: clock.Now().Add(time.Minute)}, nil
+		// Expired on arrival, on a clock that stands still: never cached, so every Get
+		// refreshes. (A short lifetime would not do: its margins shrink with it.)
+		return idp.Token{AccessToken: "at", RefreshToken: "rt", Expiry: clock.Now()}, nil
 	})
 	r.started = make(chan struct{}, b.N+1)
 	c, err := NewTokenCache(r, CacheOptions{MaxBytes: 1 << 20, Now: clock.Now, Shared: store, SafetyMargin: testMargin})

@@ -49,13 +49,16 @@ func (s *RedisStore) Lock(ctx context.Context, sess *Session, seen SharedToken) 
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	callCtx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	res, err := lockScript.Run(callCtx, s.rdb, s.keys.all(sess.ID), token, seen.Generation,
-		s.opts.Now().UnixMilli(), s.opts.LockTTL.Milliseconds(), s.abandonAfter().Milliseconds(), s.onAbandoned()).Text()
+	res, acked, err := s.runAcked(callCtx, lockScript, s.keys.all(sess.ID), token, seen.Generation,
+		s.opts.Now().UnixMilli(), s.opts.LockTTL.Milliseconds(), s.abandonAfter().Milliseconds(), s.onAbandoned())
 	if err != nil {
 		return nil, fmt.Errorf("take refresh lock: %w: %w", ErrStoreUnavailable, err)
 	}
 	switch res {
 	case "ok":
+		if err := s.lockReplicated(callCtx, sess.ID, token, seen.Generation, acked); err != nil {
+			return nil, fmt.Errorf("take refresh lock: %w", err)
+		}
 	case "ended":
 		s.ended(callCtx, sess.ID, seen.stored.SID)
 		return nil, fmt.Errorf("take refresh lock: %w: %w", errEnded, idp.ErrInvalidGrant)

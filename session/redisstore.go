@@ -46,6 +46,10 @@ type RedisOptions struct {
 	// instead of letting another flight present the token again. Without it (Entra, which
 	// keeps a redeemed refresh token valid) the next flight simply retries.
 	ReuseDetection bool
+	// LockReplicas is how many Redis replicas must hold a refresh flight before its refresh
+	// token is presented (WAIT, lockreplica.go), so a failover cannot lose it. 0 waits for
+	// none: right for one redis-server, which has no failover to survive.
+	LockReplicas int
 	// LocalMaxEntries bounds the in-memory session cache, default 4096 sessions.
 	LocalMaxEntries int
 	// KeyPrefix starts every Redis key, default "tokengate:".

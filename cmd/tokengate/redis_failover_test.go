@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/idp"
+	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/session"
 )
 
@@ -28,6 +29,9 @@ type disruption struct {
 	// start disrupts the store, knowing the slot of the session whose refresh lock is held
 	// (-1 without a Cluster); the wait it returns ends when the topology reports recovery.
 	start func(lockSlot int) (wait func())
+	// heal, when set, brings the disrupted node back as a replica before the final checks,
+	// as Kubernetes restarts a pod: refreshes wait for a replica (redis.lockReplicas).
+	heal func()
 }
 
 // Kill the Sentinel-managed master under steady /auth load.
@@ -41,20 +45,23 @@ func TestRedisSentinelFailoverUnderLoad(t *testing.T) {
 			old.Stop()
 			return func() { c.sentinel.WaitFailover(old) }
 		},
+		heal: func() { c.sentinel.Rejoin(c.sentinel.Servers[0]) },
 	})
 }
 
 // Kill the Cluster master that serves a session's slot under steady /auth load.
 func TestRedisClusterFailoverUnderLoad(t *testing.T) {
 	c := newRedisClusterOn(t, 2, true, nil, onCluster)
+	var old *redistest.Server
 	c.underLoad(t, disruption{
 		needRedis: []int{http.StatusOK, http.StatusServiceUnavailable},
 		replicate: c.cluster.Replicate,
 		start: func(slot int) func() {
-			old := c.cluster.MasterOf(slot)
+			old = c.cluster.MasterOf(slot)
 			old.Stop()
 			return func() { c.cluster.WaitFailover(old, slot) }
 		},
+		heal: func() { c.cluster.Rejoin(old) },
 	})
 }
 
@@ -173,6 +180,9 @@ func (c *redisCluster) underLoad(t *testing.T, d disruption) {
 		t.Errorf("requests that needed Redis got %v; want only %v, never 401", bad, d.needRedis)
 	}
 
+	if d.heal != nil {
+		d.heal()
+	}
 	if other, err := c.replicas[1].app.store.shared.Lock(t.Context(), lockHolder, seen); err != nil || other != nil {
 		t.Errorf("another replica's flight afterwards = %v, %v; want none: the first flight was kept", other, err)
 	}

@@ -119,6 +119,7 @@ func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Trac
 		// Sentinel and Cluster: TLS, and the ACL user the README recommends.
 		cfg.Redis.TLS.Enabled, cfg.Redis.TLS.CAFile = true, tlsFiles.CAFile
 		cfg.Redis.Username, cfg.Redis.Password = "tokengate", secret.String(testACLPassword)
+		cfg.Redis.LockReplicas = 1 // as the README recommends with replicas
 		rules := redistest.ACLRules(cfg.Redis.Username, testACLPassword)
 		if c.sentinel != nil {
 			c.sentinel.SetUser(rules...)

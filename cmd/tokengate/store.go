@@ -61,6 +61,7 @@ func newSessionBackend(cfg *config.Config, codec *session.Codec, logger *slog.Lo
 	store, err := session.NewRedisStore(rdb, codec, session.RedisOptions{
 		Cookie: cookie, Timeout: cfg.Redis.Timeout, CacheTTL: cfg.Redis.SessionCacheTTL,
 		LockTTL: cfg.Redis.LockTTL, Now: now, Logger: logger, ReuseDetection: cfg.Provider.RefreshTokenReuseDetection,
+		LockReplicas: cfg.Redis.LockReplicas,
 	})
 	if err != nil {
 		rdb.Close()

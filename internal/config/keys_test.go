@@ -51,6 +51,7 @@ func TestKeysEnvNames(t *testing.T) {
 		{Path: "redis.timeout", Env: "TOKENGATE_REDIS_TIMEOUT"},
 		{Path: "redis.sessionCacheTTL", Env: "TOKENGATE_REDIS_SESSION_CACHE_TTL"},
 		{Path: "redis.lockTTL", Env: "TOKENGATE_REDIS_LOCK_TTL"},
+		{Path: "redis.lockReplicas", Env: "TOKENGATE_REDIS_LOCK_REPLICAS"},
 		{Path: "token.safetyMargin", Env: "TOKENGATE_TOKEN_SAFETY_MARGIN"},
 		{Path: "token.refreshAhead", Env: "TOKENGATE_TOKEN_REFRESH_AHEAD"},
 		{Path: "token.cacheMaxBytes", Env: "TOKENGATE_TOKEN_CACHE_MAX_BYTES"},

@@ -48,6 +48,9 @@ func (c *Config) validateRedis(ps *problems) {
 	case r.LockTTL < c.Provider.Timeout:
 		ps.add("redis.lockTTL", "%s is shorter than provider.timeout (%s): a refresh that outlives its lock could spend the refresh token twice", r.LockTTL, c.Provider.Timeout)
 	}
+	if r.LockReplicas < 0 || r.LockReplicas > 5 {
+		ps.add("redis.lockReplicas", "%d is outside 0–5", r.LockReplicas)
+	}
 	if r.URL != "" {
 		if err := r.checkURL(); err != nil {
 			ps.addErr("redis.url", err)

@@ -219,6 +219,10 @@ type Redis struct {
 	// LockTTL is how long one replica may hold a session's refresh lock, default 10s; at
 	// least provider.timeout, so a refresh never outlives its lock.
 	LockTTL time.Duration `yaml:"lockTTL"`
+	// LockReplicas is how many replicas must hold a session's refresh lock before its
+	// refresh token is presented (Redis WAIT), so a failover cannot lose the lock. 0 (the
+	// default) waits for none: right for one server; set 1 with Sentinel or Cluster.
+	LockReplicas int `yaml:"lockReplicas"`
 }
 
 // RedisTLS configures TLS to Redis.

@@ -62,6 +62,7 @@ func CheckConfig(ctx context.Context, opts Options) *Report {
 	}
 	rep.Add(checkScopes(cfg)...)
 	rep.Add(checkCookie(cfg)...)
+	rep.Add(checkRedisLock(cfg)...)
 	rep.Add(checkProfiles(cfg, profiles)...)
 	secrets := []string{cfg.Provider.ClientSecret.Reveal()}
 	for _, s := range cfg.Cookie.Secrets {

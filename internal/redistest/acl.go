@@ -7,7 +7,7 @@ func ACLRules(user, password string) []string {
 	return []string{user, "on", ">" + password, "resetkeys", "~tokengate:*", "resetchannels",
 		"-@all", "+@connection", "+get", "+set", "+del", "+exists", "+type", "+strlen",
 		"+expire", "+pexpire", "+pttl", "+hget", "+hmget", "+hset", "+hstrlen", "+sadd", "+srem", "+smembers",
-		"+zadd", "+zrem", "+zremrangebyscore", "+zcard", "+evalsha", "+eval", "+cluster|slots"}
+		"+zadd", "+zrem", "+zremrangebyscore", "+zcard", "+evalsha", "+eval", "+wait", "+cluster|slots"}
 }
 
 // SetUser creates or changes an ACL user on both data nodes (ACLs are not replicated), so

@@ -281,3 +281,12 @@ func (c *Cluster) SetUser(rules ...string) {
 		}
 	}
 }
+
+// Rejoin restarts old, a master a failover replaced, and waits until it replicates the node
+// that took its slots, as a restarted pod does: it keeps its nodes.conf and learns from the
+// cluster bus that it lost them.
+func (c *Cluster) Rejoin(old *Server) {
+	c.t.Helper()
+	old.Restart()
+	waitUntil(c.t, "the old master to rejoin as a replica", func() bool { return acknowledges(old, c.Nodes) })
+}

@@ -180,3 +180,29 @@ func fields(reply string, err error) map[string]string {
 	}
 	return m
 }
+
+// Rejoin restarts old, the master a failover replaced, and waits until it replicates the new
+// master, as a restarted pod does once the Sentinels reconfigure it. Until then the new
+// master has no replica to acknowledge a write.
+func (s *Sentinel) Rejoin(old *Server) {
+	s.t.Helper()
+	old.Restart()
+	s.waitFor("the old master to rejoin as a replica", func() bool { return acknowledges(old, s.Servers) })
+}
+
+// acknowledges reports whether replica is in sync with its master among servers, and the
+// master counts it for WAIT: a master marks a replica online only at its first
+// acknowledgement, a moment after the replica reports its link up.
+func acknowledges(replica *Server, servers []*Server) bool {
+	if replica.info("role") != "slave" || replica.info("master_link_status") != "up" {
+		return false
+	}
+	for _, m := range servers {
+		if strconv.Itoa(m.Port()) == replica.info("master_port") {
+			// A fresh connection has written nothing: WAIT counts the replicas that acked.
+			n, err := m.Do("WAIT", "1", "100")
+			return err == nil && n == "1"
+		}
+	}
+	return false
+}

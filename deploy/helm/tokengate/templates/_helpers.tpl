@@ -151,7 +151,7 @@ plus the paths of the secret files.
 {{- fail "config.session.store is redis: set redis.url or redis.addrs" }}
 {{- end }}
 {{- $dir := include "tokengate.secretDir" . }}
-{{- $out := dict "timeout" $r.timeout "sessionCacheTTL" $r.sessionCacheTTL "lockTTL" $r.lockTTL "db" $r.db }}
+{{- $out := dict "timeout" $r.timeout "sessionCacheTTL" $r.sessionCacheTTL "lockTTL" $r.lockTTL "lockReplicas" (int $r.lockReplicas) "db" $r.db }}
 {{- range $k := list "url" "addrs" "masterName" "username" }}
 {{- if get $r $k }}{{ $_ := set $out $k (get $r $k) }}{{ end }}
 {{- end }}
