@@ -1,8 +1,13 @@
 package localkube
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -51,4 +56,55 @@ func (c *Cluster) InstallCRDs(ctx context.Context, crds ...[]byte) error {
 		}
 	}
 	return nil
+}
+
+// gatewayAPIModule is the module whose CRDs GatewayAPICRDs reads; tools/gateway-api pins its
+// version (the one Traefik v3.7.9 is built against).
+const gatewayAPIModule = "sigs.k8s.io/gateway-api"
+
+// GatewayAPICRDs reads the standard-channel CRDs of the Gateway API release tools/gateway-api
+// pins, from the Go module cache: go mod download fetches the module through the module proxy
+// when it is not cached and checks it against tools/gateway-api/go.sum, so no copy of the
+// CRDs lives in the repository and none can drift from the pinned release. The channel's
+// other manifest (a ValidatingAdmissionPolicy guarding upgrades) is left out.
+func GatewayAPICRDs(ctx context.Context) ([][]byte, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, fmt.Errorf("gateway API CRDs: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", gatewayAPIModule)
+	cmd.Dir = filepath.Join(root, "tools", "gateway-api")
+	// readonly: the pin and its checksum are go.mod and go.sum as committed, never updated.
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var mod struct{ Version, Dir, Error string }
+	if jerr := json.Unmarshal(out, &mod); err != nil || jerr != nil || mod.Error != "" || mod.Dir == "" {
+		return nil, fmt.Errorf("gateway API CRDs: go mod download %s in tools/gateway-api: %v %s %s", gatewayAPIModule, err, mod.Error, bytes.TrimSpace(stderr.Bytes()))
+	}
+	files, err := filepath.Glob(filepath.Join(mod.Dir, "config", "crd", "standard", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("gateway API CRDs: no config/crd/standard/*.yaml in %s (%v)", mod.Dir, err)
+	}
+	var crds [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("gateway API CRDs: %w", err)
+		}
+		for _, doc := range SplitYAML(b) {
+			var head crdHead
+			if err := yaml.Unmarshal(doc, &head); err != nil {
+				return nil, fmt.Errorf("gateway API CRDs: decode %s: %w", f, err)
+			}
+			if head.Kind == "CustomResourceDefinition" {
+				crds = append(crds, doc)
+			}
+		}
+	}
+	if len(crds) == 0 {
+		return nil, fmt.Errorf("gateway API CRDs: %s %s holds no CustomResourceDefinition", gatewayAPIModule, mod.Version)
+	}
+	return crds, nil
 }
