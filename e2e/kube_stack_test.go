@@ -52,8 +52,9 @@ type kubeStack struct {
 // kubeStackOptions are what a Kubernetes scenario varies.
 type kubeStackOptions struct {
 	// Proxy is "nginx" (default, as ingress-nginx), "traefik" (its ForwardAuth, file
-	// provider) or "traefik-crd" (the example's Middleware and IngressRoutes, read by the
-	// kubernetescrd provider from the shared cluster).
+	// provider), "traefik-crd" (the example's Middleware and IngressRoutes, read by the
+	// kubernetescrd provider from the shared cluster) or "traefik-gateway" (the example's
+	// Gateway and HTTPRoutes, read by the Gateway API provider, with its Middleware).
 	Proxy                      string
 	Tenant                     string // the provider tenant tokengate signs in with
 	Profiles                   string // YAML of the dashboards key
@@ -69,7 +70,7 @@ func newKubeStack(t *testing.T, env *kubeEnv, o kubeStackOptions) *kubeStack {
 	t.Helper()
 	opts := stackOptions{Proxy: "nginx", Mode: "ingress-nginx", BufferSize: "16k", Dashboards: o.Profiles,
 		SafetyMargin: durationOr(o.SafetyMargin, time.Minute), RefreshAhead: durationOr(o.RefreshAhead, 5*time.Minute)}
-	if o.Proxy == "traefik" || o.Proxy == "traefik-crd" {
+	if strings.HasPrefix(o.Proxy, "traefik") {
 		opts.Proxy, opts.Mode = "traefik", "traefik"
 	}
 	s := &stack{t: t, opts: opts, dir: t.TempDir(), dashboards: map[string]*dashboard{}, idp: env.tenants[o.Tenant]}
@@ -83,8 +84,12 @@ func newKubeStack(t *testing.T, env *kubeEnv, o kubeStackOptions) *kubeStack {
 	s.sessions = session.NewCookieStore(codec, session.CookieOptions{Name: "_tokengate", Domain: ".example.test"})
 	s.tap = newTap(t, tgURL)
 	ks := &kubeStack{stack: s, env: env, dashboard: newKubeDashboard(t, env), cookieKeyFile: filepath.Join(s.dir, "cookie-secret")}
-	if o.Proxy == "traefik-crd" { // the example routes one dashboard: headlamp
+	switch o.Proxy { // the examples route one dashboard: headlamp
+	case "traefik-crd":
 		s.port = startTraefikCRD(t, env, s.dir, s.tap.Addr(), ks.dashboard.Addr(), s.ready)
+		return ks
+	case "traefik-gateway":
+		s.port = startTraefikGateway(t, env, s.dir, s.tap.Addr(), ks.dashboard.Addr(), s.ready)
 		return ks
 	}
 	hosts := []string{headlamp, idtokenHost}

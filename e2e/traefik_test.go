@@ -41,25 +41,31 @@ func startTraefik(t *testing.T, dir, tokengate string, sites []traefikSite, o tr
 	port := freePort(t)
 	dynFile := writeTraefikDynamic(t, dir, docs, tokengate, sites, o)
 
-	// Static configuration: one entry point on loopback with Traefik's default (untrusted)
-	// forwarded headers, no dashboard or API, and nothing phoning home.
-	entryPoint := "--entryPoints." + docs.EntryPoint
-	args := []string{
+	args := []string{"--providers.file.filename=" + dynFile}
+	if len(o.TrustedIPs) > 0 {
+		args = append(args, "--entryPoints."+docs.EntryPoint+".forwardedHeaders.trustedIPs="+strings.Join(o.TrustedIPs, ","))
+	}
+	runTraefik(t, dir, bin, port, docs.EntryPoint, args, ready)
+	return port
+}
+
+// runTraefik starts Traefik with its providers' flags and waits until ready(port) succeeds.
+// Static configuration: one entry point on loopback with Traefik's default (untrusted)
+// forwarded headers, no dashboard or API, and nothing phoning home. Traefik takes its static
+// configuration from one source only, flags or environment, not both.
+func runTraefik(t *testing.T, dir, bin string, port int, entryPoint string, providers []string, ready func(port int) error) {
+	t.Helper()
+	args := append([]string{
 		"--global.checkNewVersion=false",
 		"--global.sendAnonymousUsage=false",
-		entryPoint + ".address=" + hostPort(port),
-		"--providers.file.filename=" + dynFile,
+		"--entryPoints." + entryPoint + ".address=" + hostPort(port),
 		"--log.level=INFO",
-	}
-	if len(o.TrustedIPs) > 0 {
-		args = append(args, entryPoint+".forwardedHeaders.trustedIPs="+strings.Join(o.TrustedIPs, ","))
-	}
+	}, providers...)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = withoutServiceEnv(cmd.Environ())
 	p := startProcess(t, "traefik", dir, cmd)
 	p.waitReady(t, func() error { return ready(port) })
-	return port
 }
 
 // traefikBinary returns the pinned Traefik, else one on PATH; neither skips the test (or

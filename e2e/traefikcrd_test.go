@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,8 +37,16 @@ func TestTraefikCRD(t *testing.T) {
 	t.Parallel()
 	env := sharedKube(t)
 	s := newKubeStack(t, env, kubeStackOptions{Proxy: "traefik-crd", Tenant: aksTenant, Profiles: kubeProfiles})
-	b := s.newBrowser()
+	checkKubeSignIn(t, s)
+}
 
+// checkKubeSignIn is what a stack routing the example's one dashboard (headlamp) must show:
+// a signed-out page navigation gets tokengate's redirect to sign in, relayed by the proxy;
+// signed in, the dashboard's page loads, the dashboard received the AKS access token, and
+// the API server answers whoami as the user.
+func checkKubeSignIn(t *testing.T, s *kubeStack) {
+	t.Helper()
+	b := s.newBrowser()
 	page, calls := s.fetch(t, b, headlamp)
 	if len(calls) != 1 || page.Status != http.StatusFound || !strings.Contains(page.Header.Get("Location"), "/oauth2/start?rd=") {
 		t.Fatalf("signed out: /auth %v, browser %d Location %q; want /auth once, 302 to /oauth2/start", calls, page.Status, page.Header.Get("Location"))
@@ -72,27 +79,29 @@ func startTraefikCRD(t *testing.T, env *kubeEnv, dir, tokengate, dashboard strin
 	token := traefikToken(ctx, t, env.cluster)
 
 	port := freePort(t)
-	crd := "--providers.kubernetescrd"
-	cmd := exec.Command(bin,
-		"--global.checkNewVersion=false",
-		"--global.sendAnonymousUsage=false",
-		"--entryPoints."+loadTraefikDocs(t).EntryPoint+".address="+hostPort(port),
-		crd+"=true",
-		crd+".endpoint="+env.cluster.URL,
-		// A short-lived test token on the command line; Traefik takes its static
-		// configuration from one source only, flags or environment, not both.
-		crd+".token="+token,
-		crd+".certAuthFilePath="+env.caFile,
+	providers := append(traefikKubeProvider("kubernetescrd", env, token, nil),
 		// Kubernetes refuses loopback addresses in EndpointSlices, so the example's Services
 		// are ExternalName Services naming localhost.
-		crd+".allowExternalNameServices=true",
-		"--log.level=INFO",
-	)
-	cmd.Dir = dir
-	cmd.Env = withoutServiceEnv(cmd.Environ())
-	p := startProcess(t, "traefik", dir, cmd)
-	p.waitReady(t, func() error { return ready(port) })
+		"--providers.kubernetescrd.allowExternalNameServices=true")
+	runTraefik(t, dir, bin, port, loadTraefikDocs(t).EntryPoint, providers, ready)
 	return port
+}
+
+// traefikKubeProvider are the flags that make one of Traefik's Kubernetes providers read the
+// shared cluster as the service account whose token is given, watching only namespaces when
+// any are named.
+func traefikKubeProvider(provider string, env *kubeEnv, token string, namespaces []string) []string {
+	p := "--providers." + provider
+	args := []string{
+		p + "=true",
+		p + ".endpoint=" + env.cluster.URL,
+		p + ".token=" + token, // a short-lived test token on the command line
+		p + ".certAuthFilePath=" + env.caFile,
+	}
+	if len(namespaces) > 0 {
+		args = append(args, p+".namespaces="+strings.Join(namespaces, ","))
+	}
+	return args
 }
 
 // installTraefikCRDs applies every CRD of traefikCRDDir and waits until each kind is served.
@@ -100,26 +109,13 @@ func installTraefikCRDs(ctx context.Context, t *testing.T, c *localkube.Cluster)
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(traefikCRDDir, "*.yaml"))
 	mustf(t, err, "list %s", traefikCRDDir)
+	var crds [][]byte
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		mustf(t, err, "read %s", f)
-		var crd struct {
-			Spec struct {
-				Group string `yaml:"group"`
-				Names struct {
-					Kind string `yaml:"kind"`
-				} `yaml:"names"`
-				Versions []struct {
-					Name string `yaml:"name"`
-				} `yaml:"versions"`
-			} `yaml:"spec"`
-		}
-		mustf(t, yaml.Unmarshal(b, &crd), "decode %s", f)
-		mustf(t, c.Apply(ctx, b, localkube.ApplyOptions{}), "apply %s", f)
-		for _, v := range crd.Spec.Versions {
-			mustf(t, c.WaitServed(ctx, crd.Spec.Group+"/"+v.Name, crd.Spec.Names.Kind, 30*time.Second), "CRD %s", f)
-		}
+		crds = append(crds, b)
 	}
+	mustf(t, c.InstallCRDs(ctx, crds...), "install Traefik's CRDs from %s", traefikCRDDir)
 }
 
 // installTraefikExample applies the example's Middleware and IngressRoutes, decoded from the
@@ -134,15 +130,12 @@ func installTraefikExample(ctx context.Context, t *testing.T, c *localkube.Clust
 	t.Helper()
 	objs := readExampleObjects(t, traefikExampleDir+"middleware.yaml", traefikExampleDir+"ingressroute.yaml")
 	var extra []map[string]any
-	namespaces := map[string]bool{}
 	for _, obj := range objs {
-		meta := obj["metadata"].(map[string]any)
-		ns := meta["namespace"].(string)
-		namespaces[ns] = true
+		ns := obj["metadata"].(map[string]any)["namespace"].(string)
 		spec := obj["spec"].(map[string]any)
 		switch obj["kind"] {
 		case "Middleware":
-			spec["forwardAuth"].(map[string]any)["address"] = "http://" + backends["tokengate"] + "/auth"
+			pointForwardAuth(spec, backends)
 		case "IngressRoute":
 			for _, r := range spec["routes"].([]any) {
 				route := r.(map[string]any)
@@ -158,6 +151,24 @@ func installTraefikExample(ctx context.Context, t *testing.T, c *localkube.Clust
 			if tls, ok := spec["tls"].(map[string]any); ok {
 				extra = append(extra, tlsSecret(t, ns, tls["secretName"].(string)))
 			}
+		}
+	}
+	applyExample(ctx, t, c, objs, extra)
+}
+
+// pointForwardAuth points a Middleware's forwardAuth at tokengate's loopback address.
+func pointForwardAuth(spec map[string]any, backends map[string]string) {
+	spec["forwardAuth"].(map[string]any)["address"] = "http://" + backends["tokengate"] + "/auth"
+}
+
+// applyExample creates the namespaces the example's objects name, then applies what the
+// cluster needs around them (extra), then the objects.
+func applyExample(ctx context.Context, t *testing.T, c *localkube.Cluster, objs, extra []map[string]any) {
+	t.Helper()
+	namespaces := map[string]bool{}
+	for _, obj := range objs {
+		if ns, ok := obj["metadata"].(map[string]any)["namespace"].(string); ok {
+			namespaces[ns] = true
 		}
 	}
 	for ns := range namespaces {

@@ -72,38 +72,39 @@ func sharedCluster(t *testing.T) *localkube.Cluster {
 
 // exampleNamespaces are the namespaces the chart and the examples install into; admission
 // refuses an object, even in a dry run, whose namespace does not exist.
-var exampleNamespaces = []string{"tokengate", "headlamp", "kubernetes-dashboard"}
+var exampleNamespaces = []string{"tokengate", "headlamp", "kubernetes-dashboard", "traefik"}
 
-// prepareCluster creates the namespaces and installs Traefik's CRDs (traefikCRDs), so that
-// the examples' Traefik objects are checked by the API server too.
+// prepareCluster creates the namespaces and installs Traefik's CRDs (traefikCRDs) and the
+// Gateway API's standard channel at the release Traefik v3.7.9 is built against
+// (tools/gateway-api), so that the examples' Traefik and Gateway API objects are checked by
+// the API server too.
 func prepareCluster(ctx context.Context, c *localkube.Cluster) error {
 	for _, ns := range exampleNamespaces {
 		if err := c.Apply(ctx, []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+ns+"\n"), localkube.ApplyOptions{}); err != nil {
 			return err
 		}
 	}
+	var crds [][]byte
 	for _, file := range traefikCRDs {
 		crd, err := os.ReadFile(file)
 		if err != nil {
 			return err
 		}
-		if err := c.Apply(ctx, crd, localkube.ApplyOptions{}); err != nil {
-			return fmt.Errorf("install %s: %w", file, err)
-		}
+		crds = append(crds, crd)
 	}
-	for _, kind := range []string{"IngressRoute", "Middleware"} {
-		if err := c.WaitServed(ctx, "traefik.io/v1alpha1", kind, time.Minute); err != nil {
-			return err
-		}
+	gatewayAPI, err := localkube.GatewayAPICRDs(ctx)
+	if err != nil {
+		return err
 	}
-	return nil
+	return c.InstallCRDs(ctx, append(crds, gatewayAPI...)...)
 }
 
 // TestAPIServerAdmitsChart applies the chart rendered with each values file (testdata/ and the
 // examples'), and every example manifest, to a real API server with server-side dry-run: the
 // server decodes strictly (an unknown field is an error), defaults, validates and runs
-// admission, which says more than decoding into the Go types. Traefik's CRDs are installed;
-// the Prometheus Operator's ServiceMonitor is left to the strict decoding of the other tests.
+// admission, which says more than decoding into the Go types. Traefik's and the Gateway
+// API's CRDs are installed; Envoy Gateway's SecurityPolicy and the Prometheus Operator's
+// kinds are left to the strict decoding of the other tests.
 func TestAPIServerAdmitsChart(t *testing.T) {
 	c := sharedCluster(t)
 	values, err := filepath.Glob("testdata/values-*.yaml")
@@ -147,9 +148,10 @@ func TestAPIServerAdmitsChart(t *testing.T) {
 }
 
 // servedKind reports whether the cluster serves a manifest's kind: kube-apiserver's own (the
-// core group, groups named *.k8s.io or without a dot such as apps and policy) and Traefik's.
-// Gateway API is a set of CRDs despite its k8s.io name; its objects, like Envoy Gateway's and
-// the Prometheus Operator's, are left to the strict decoding of the other tests.
+// core group, groups named *.k8s.io or without a dot such as apps and policy), the Gateway
+// API's (gateway.networking.k8s.io, whose CRDs prepareCluster installs) and Traefik's.
+// Envoy Gateway's and the Prometheus Operator's objects are left to the strict decoding of
+// the other tests.
 func servedKind(t *testing.T, doc []byte) bool {
 	t.Helper()
 	var head struct {
@@ -159,8 +161,5 @@ func servedKind(t *testing.T, doc []byte) bool {
 		t.Fatalf("manifest head: %v", err)
 	}
 	group, _, found := strings.Cut(head.APIVersion, "/")
-	if group == "gateway.networking.k8s.io" {
-		return false
-	}
 	return !found || !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io") || group == "traefik.io"
 }

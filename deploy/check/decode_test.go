@@ -50,6 +50,8 @@ var decoders = map[string]func() metav1.Object{
 	"traefik.io/v1alpha1/IngressRoute":                 func() metav1.Object { return &ingressRoute{} },
 	"networking.k8s.io/v1/NetworkPolicy":               func() metav1.Object { return &networkingv1.NetworkPolicy{} },
 	"monitoring.coreos.com/v1/PrometheusRule":          func() metav1.Object { return &prometheusRule{} },
+	"gateway.networking.k8s.io/v1/GatewayClass":        func() metav1.Object { return &gatewayClass{} },
+	"gateway.networking.k8s.io/v1/Gateway":             func() metav1.Object { return &gateway{} },
 	"gateway.networking.k8s.io/v1/HTTPRoute":           func() metav1.Object { return &httpRoute{} },
 	"gateway.networking.k8s.io/v1beta1/ReferenceGrant": func() metav1.Object { return &referenceGrant{} },
 	"gateway.envoyproxy.io/v1alpha1/SecurityPolicy":    func() metav1.Object { return &securityPolicy{} },

@@ -36,9 +36,9 @@ func fencedBlock(t *testing.T, path, heading, lang string) string {
 }
 
 // TestReadmeSnippetsMatchExamples: the README's ingress-nginx annotations, Traefik
-// Middleware, Caddy site and Envoy Gateway extAuth say exactly what the checked examples
-// say, so the two can no longer contradict each other (port 4180 against the Service's 80,
-// a cookie list without the chunk names).
+// Middleware and HTTPRoute rule, Caddy site and Envoy Gateway extAuth say exactly what the
+// checked examples say, so the two can no longer contradict each other (port 4180 against
+// the Service's 80, a cookie list without the chunk names).
 func TestReadmeSnippetsMatchExamples(t *testing.T) {
 	t.Run("ingress-nginx", func(t *testing.T) {
 		var snippet struct {
@@ -70,6 +70,10 @@ func TestReadmeSnippetsMatchExamples(t *testing.T) {
 			t.Errorf("README forwardAuth = %+v; the example says %+v", *got.Spec.ForwardAuth, *want.Spec.ForwardAuth)
 		}
 	})
+	t.Run("traefik gateway", func(t *testing.T) {
+		// The dashboard's route, the first document: its rule with the ExtensionRef filter.
+		checkSnippetField(t, "### Gateway API: Traefik (`forwardAuth.mode: traefik`)", "rules", "headlamp-traefik", "httproute.yaml")
+	})
 	t.Run("caddy", func(t *testing.T) {
 		example, err := os.ReadFile(filepath.Join(examplesDir, "caddy", "Caddyfile"))
 		if err != nil {
@@ -81,28 +85,36 @@ func TestReadmeSnippetsMatchExamples(t *testing.T) {
 		}
 	})
 	t.Run("envoy gateway", func(t *testing.T) {
-		var snippet map[string]any
-		if err := yaml.Unmarshal([]byte(fencedBlock(t, readme, "### Gateway API: Envoy Gateway and Istio (`forwardAuth.mode: envoy`)", "yaml")), &snippet); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(filepath.Join(examplesDir, "headlamp-envoy-gateway", "securitypolicy.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs, err := splitDocuments(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var policy struct {
-			Spec map[string]any `json:"spec"`
-		}
-		if err := yaml.Unmarshal(docs[0], &policy); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(snippet["extAuth"], policy.Spec["extAuth"]) {
-			t.Errorf("README extAuth = %v; the example says %v", snippet["extAuth"], policy.Spec["extAuth"])
-		}
+		checkSnippetField(t, "### Gateway API: Envoy Gateway and Istio (`forwardAuth.mode: envoy`)", "extAuth", "headlamp-envoy-gateway", "securitypolicy.yaml")
 	})
+}
+
+// checkSnippetField: the field of the README's YAML snippet under heading is the same field
+// of the spec of the first object in the example file.
+func checkSnippetField(t *testing.T, heading, field, example, file string) {
+	t.Helper()
+	var snippet map[string]any
+	if err := yaml.Unmarshal([]byte(fencedBlock(t, readme, heading, "yaml")), &snippet); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(examplesDir, example, file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := splitDocuments(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj struct {
+		Spec map[string]any `json:"spec"`
+	}
+	if err := yaml.Unmarshal(docs[0], &obj); err != nil {
+		t.Fatal(err)
+	}
+	if snippet[field] == nil || !reflect.DeepEqual(snippet[field], obj.Spec[field]) {
+		t.Errorf("README %s = %v; %s says %v", field, snippet[field], path, obj.Spec[field])
+	}
 }
 
 // codeLines is text without comments and blank lines, each line trimmed, for comparing

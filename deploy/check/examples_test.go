@@ -137,7 +137,9 @@ func TestExamplesDecodeStrictly(t *testing.T) {
 var hostRule = regexp.MustCompile("Host\\(([^)]*)\\)")
 
 // protectedHosts are the dashboard hosts an example puts behind tokengate: Ingress hosts with
-// an auth-url annotation, and IngressRoute hosts whose route uses a middleware.
+// an auth-url annotation, IngressRoute hosts whose route uses a middleware, and HTTPRoute
+// hosts whose rule attaches one with an ExtensionRef filter or that a SecurityPolicy
+// targets.
 func protectedHosts(ms []manifest) []string {
 	var hosts []string
 	for _, ing := range byKind[*networkingv1.Ingress](ms) {
@@ -158,6 +160,12 @@ func protectedHosts(ms []manifest) []string {
 					hosts = append(hosts, strings.Trim(strings.TrimSpace(h), "`\""))
 				}
 			}
+		}
+	}
+	// HTTPRoutes with a Traefik Middleware attached (Traefik's Gateway API provider).
+	for _, r := range byKind[*httpRoute](ms) {
+		if len(r.middlewares()) > 0 {
+			hosts = append(hosts, r.Spec.Hostnames...)
 		}
 	}
 	// HTTPRoutes a SecurityPolicy with extAuth targets (Envoy Gateway).

@@ -13,17 +13,73 @@ import (
 // in gateway.networking.k8s.io v1/v1beta1 and gateway.envoyproxy.io/v1alpha1, decoded
 // strictly like the Traefik types in crd_test.go.
 
-// objectRef is a Gateway API reference (parentRefs, backendRefs, targetRefs).
+// objectRef is a Gateway API reference (parentRefs, backendRefs, targetRefs, extensionRef,
+// certificateRefs).
 type objectRef struct {
-	Group     *string `json:"group"`
-	Kind      *string `json:"kind"`
-	Name      string  `json:"name"`
-	Namespace *string `json:"namespace"`
-	Port      *int32  `json:"port"`
-	Weight    *int32  `json:"weight"`
+	Group       *string `json:"group"`
+	Kind        *string `json:"kind"`
+	Name        string  `json:"name"`
+	Namespace   *string `json:"namespace"`
+	SectionName *string `json:"sectionName"`
+	Port        *int32  `json:"port"`
+	Weight      *int32  `json:"weight"`
 }
 
-// httpRoute is a Gateway API HTTPRoute without matches and filters.
+// gatewayClass is a Gateway API GatewayClass.
+type gatewayClass struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		ControllerName string `json:"controllerName"`
+	} `json:"spec"`
+}
+
+func (c *gatewayClass) validate() error {
+	if c.Spec.ControllerName == "" {
+		return errors.New("spec.controllerName is required")
+	}
+	return nil
+}
+
+// gateway is a Gateway API Gateway with HTTP(S) listeners.
+type gateway struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		GatewayClassName string `json:"gatewayClassName"`
+		Listeners        []struct {
+			Name     string  `json:"name"`
+			Protocol string  `json:"protocol"`
+			Port     int32   `json:"port"`
+			Hostname *string `json:"hostname"`
+			TLS      *struct {
+				Mode            *string     `json:"mode"`
+				CertificateRefs []objectRef `json:"certificateRefs"`
+			} `json:"tls"`
+			AllowedRoutes *struct {
+				Namespaces *struct {
+					From string `json:"from"`
+				} `json:"namespaces"`
+			} `json:"allowedRoutes"`
+		} `json:"listeners"`
+	} `json:"spec"`
+}
+
+func (g *gateway) validate() error {
+	if g.Spec.GatewayClassName == "" || len(g.Spec.Listeners) == 0 {
+		return errors.New("spec.gatewayClassName and listeners are required")
+	}
+	var errs []error
+	for i, l := range g.Spec.Listeners {
+		if l.Protocol == "HTTPS" && (l.TLS == nil || len(l.TLS.CertificateRefs) == 0) {
+			errs = append(errs, fmt.Errorf("spec.listeners[%d]: HTTPS needs tls.certificateRefs", i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// httpRoute is a Gateway API HTTPRoute without matches; of the filters, only ExtensionRef
+// (Traefik's way to attach a Middleware) is modelled.
 type httpRoute struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
@@ -31,6 +87,10 @@ type httpRoute struct {
 		ParentRefs []objectRef `json:"parentRefs"`
 		Hostnames  []string    `json:"hostnames"`
 		Rules      []struct {
+			Filters []struct {
+				Type         string     `json:"type"`
+				ExtensionRef *objectRef `json:"extensionRef"`
+			} `json:"filters"`
 			BackendRefs []objectRef `json:"backendRefs"`
 		} `json:"rules"`
 	} `json:"spec"`
@@ -41,7 +101,28 @@ func (r *httpRoute) validate() error {
 	if len(r.Spec.ParentRefs) == 0 || len(r.Spec.Hostnames) == 0 || len(r.Spec.Rules) == 0 {
 		errs = append(errs, errors.New("spec.parentRefs, hostnames and rules are required"))
 	}
+	for i, rule := range r.Spec.Rules {
+		for j, f := range rule.Filters {
+			if f.Type != "ExtensionRef" || f.ExtensionRef == nil || f.ExtensionRef.Group == nil || f.ExtensionRef.Kind == nil {
+				errs = append(errs, fmt.Errorf("spec.rules[%d].filters[%d]: want an ExtensionRef with group and kind", i, j))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// middlewares are the names of the Traefik Middlewares a rule of the route attaches with an
+// ExtensionRef filter.
+func (r *httpRoute) middlewares() []string {
+	var names []string
+	for _, rule := range r.Spec.Rules {
+		for _, f := range rule.Filters {
+			if ref := f.ExtensionRef; ref != nil && *ref.Group == "traefik.io" && *ref.Kind == "Middleware" {
+				names = append(names, ref.Name)
+			}
+		}
+	}
+	return names
 }
 
 // securityPolicy is Envoy Gateway's SecurityPolicy; only extAuth over HTTP is modelled.
