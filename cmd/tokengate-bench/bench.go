@@ -22,6 +22,9 @@ type target struct {
 	url      string
 	script   string
 	baseline bool
+	// more are the other replicas' URLs and morePIDs their processes (--replicas, replicas.go).
+	more     []string
+	morePIDs []int
 }
 
 // measurement is one wrk run of one target.
@@ -56,6 +59,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) ([]string, 
 	answer, err := probe(ctx, st.authURL+"/auth", cookie)
 	if err != nil {
 		return nil, fmt.Errorf("tokengate: %w", err)
+	}
+	if err := warmReplicas(ctx, st, cookie); err != nil {
+		return nil, err
 	}
 	tracingProbes := 0 // the /auth requests the driver sends tokengate+tracing itself
 	if st.tracing != nil {
@@ -93,6 +99,11 @@ func assignPIDs(targets []target, st *stack, baseline *process) {
 			targets[i].pid = st.tracing.pid()
 		default:
 			targets[i].pid = st.tokengate.pid()
+		}
+		if len(t.more) > 0 {
+			for _, p := range st.replicas {
+				targets[i].morePIDs = append(targets[i].morePIDs, p.pid())
+			}
 		}
 	}
 }
@@ -148,10 +159,10 @@ func buildTargets(ctx context.Context, o options, st *stack, dir, user, cookie, 
 		if err != nil {
 			return nil, err
 		}
-		return withTracing(st, script, []target{
+		return withTracing(st, script, withReplicas(st, script, []target{
 			{name: tracingOffName, url: st.authURL + "/auth", script: script},
 			{name: "baseline", url: baselineURL + "/auth", script: script, baseline: true},
-		}), nil
+		})), nil
 	}
 	fmt.Fprintf(stdout, "signing in %d sessions as %s, %d at a time …\n", o.sessions, user, o.parallel)
 	cookies, took, err := profiledSignIns(ctx, o, st, user, stdout)
@@ -214,18 +225,18 @@ func drive(ctx context.Context, o options, st *stack, targets []target, stdout i
 					stopPerf = startPerf(ctx, o.perf, st.tokengate.pid(), stdout)
 					perfDone = true
 				}
-				cpuBefore, err := cpuTime(t.pid)
+				cpuBefore, err := cpuOf(t)
 				if err != nil {
 					return nil, err
 				}
-				res, err := runWrk(ctx, o.wrk, t.url, t.script, o.threads, conns, o.duration)
+				res, err := runTarget(ctx, o, t, conns, o.duration)
 				if stopPerf != nil {
 					stopPerf()
 				}
 				if err != nil {
 					return nil, err
 				}
-				cpuAfter, err := cpuTime(t.pid)
+				cpuAfter, err := cpuOf(t)
 				if err != nil {
 					return nil, err
 				}
@@ -251,7 +262,7 @@ func warmUp(ctx context.Context, o options, targets []target) ([]measurement, er
 	conns := slices.Max(o.connections)
 	var runs []measurement
 	for _, t := range targets {
-		res, err := runWrk(ctx, o.wrk, t.url, t.script, o.threads, conns, o.warmup)
+		res, err := runTarget(ctx, o, t, conns, o.warmup)
 		if err != nil {
 			return nil, fmt.Errorf("warm-up of %s: %w", t.name, err)
 		}

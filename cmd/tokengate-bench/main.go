@@ -42,6 +42,7 @@ type options struct {
 	threads     int
 	connections []int
 	store       string
+	replicas    int
 	tracing     bool
 	sessions    int
 	groups      int
@@ -109,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.threads, "threads", 2, "wrk -t")
 	conns := fs.String("connections", "16,64", "comma-separated wrk -c values")
 	fs.StringVar(&o.store, "store", "cookie", "session store: cookie or redis")
+	fs.IntVar(&o.replicas, "replicas", 1, "tokengate replicas on the same Redis (--store redis); with 2 or more, a target drives them all at once")
 	fs.BoolVar(&o.tracing, "tracing", false, "also run a second tokengate with tracing on (100% sampled, to a local OTLP sink) and compare it with tracing off in the same rounds; with --sessions > 1, on the one-session script")
 	fs.IntVar(&o.sessions, "sessions", 1, "distinct signed-in sessions, requested round-robin")
 	fs.IntVar(&o.groups, "groups", 1, "groups of the signed-in user: 1 (bob) or 200 (many)")
@@ -149,6 +151,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--signin-parallel: want at least 1")
 	case o.store != "cookie" && o.store != "redis":
 		return o, fmt.Errorf("--store: %q; want cookie or redis", o.store)
+	case o.replicas < 1 || o.replicas > 4:
+		return o, errors.New("--replicas: want 1 to 4")
+	case o.replicas > 1 && (o.store != "redis" || o.sessions > 1):
+		return o, errors.New("--replicas: several replicas need --store redis (they share the sessions there) and one session")
 	}
 	if _, err := userFor(o.groups); err != nil {
 		return o, err

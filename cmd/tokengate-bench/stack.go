@@ -34,10 +34,13 @@ type stack struct {
 	idpServer  *http.Server
 	authURL    string // http://127.0.0.1:<port>, tokengate's public URL
 	tokengate  *process
-	tracing    *process  // only with --tracing
-	tracingURL string    // only with --tracing: http://127.0.0.1:<port> of tracing
-	redis      *process  // only with --store redis
-	otlp       *otlpSink // only with --tracing
+	tracing    *process // only with --tracing
+	tracingURL string   // only with --tracing: http://127.0.0.1:<port> of tracing
+	redis      *process // only with --store redis
+	// replicas and replicaURLs are the tokengate processes beyond the first (--replicas).
+	replicas    []*process
+	replicaURLs []string
+	otlp        *otlpSink // only with --tracing
 }
 
 // startStack starts the identity provider and tokengate (two processes with --tracing),
@@ -86,6 +89,10 @@ func startStack(ctx context.Context, o options, dir string, stderr io.Writer) (*
 		return nil, err
 	}
 	if err := waitHealthy(ctx, s.tokengate, s.authURL+"/readyz"); err != nil {
+		s.stop()
+		return nil, err
+	}
+	if err := s.startReplicas(ctx, bin, configPath, env, o.replicas); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -179,6 +186,9 @@ func (s *stack) tokenCalls() int {
 func (s *stack) stop() {
 	if s.tokengate != nil {
 		s.tokengate.stop()
+	}
+	for _, p := range s.replicas {
+		p.stop()
 	}
 	if s.tracing != nil {
 		s.tracing.stop() // before the sink: shutting down exports the spans still queued

@@ -148,6 +148,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected"},
 		{name: "no warm-up", args: []string{"--warmup", "0"}},
 		{name: "warm-up under a second", args: []string{"--warmup", "500ms"}, wantErr: "--warmup"},
+		{name: "replicas on redis", args: []string{"--store", "redis", "--replicas", "3"}},
+		{name: "replicas on cookies", args: []string{"--replicas", "2"}, wantErr: "--replicas"},
+		{name: "replicas with many sessions", args: []string{"--store", "redis", "--replicas", "2", "--sessions", "10"}, wantErr: "--replicas"},
+		{name: "too many replicas", args: []string{"--store", "redis", "--replicas", "9"}, wantErr: "--replicas"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
