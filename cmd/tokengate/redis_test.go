@@ -277,11 +277,7 @@ func TestRedisAuthRefusedFailsFast(t *testing.T) {
 // request, the old key is removed, and the user is still signed in. The one request answers
 // with one Set-Cookie sealed with the new key; the next carries none.
 func TestRedisKeyRotationKeepsUsersSignedIn(t *testing.T) {
-	c := newRedisCluster(t, 1, false)
-	c.signIn("alice")
-	oldCookies := c.cookies()
-	newKey := secret.String(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
-	c.cfg.Cookie.Secrets = []secret.String{newKey, c.cfg.Cookie.Secrets[0]}
+	c, oldCookies, newKey := rotatingKeys(t)
 	during := len(c.replicas)
 	c.addReplica()
 	page := c.wantStatus("during the rotation", during, http.StatusOK)
@@ -309,11 +305,7 @@ func TestRedisKeyRotationKeepsUsersSignedIn(t *testing.T) {
 // second navigation within a minute is not redirected again, so a browser that does not keep
 // the cookie never loops.
 func TestRedisKeyRotationRedirectsCaddyNavigations(t *testing.T) {
-	c := newRedisCluster(t, 1, false)
-	c.signIn("alice")
-	oldCookies := c.cookies()
-	newKey := secret.String(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
-	c.cfg.Cookie.Secrets = []secret.String{newKey, c.cfg.Cookie.Secrets[0]}
+	c, oldCookies, _ := rotatingKeys(t)
 	c.cfg.ForwardAuth.Mode = forward.ModeCaddy
 	i := len(c.replicas)
 	c.addReplica()
@@ -337,4 +329,16 @@ func TestRedisKeyRotationRedirectsCaddyNavigations(t *testing.T) {
 	if again := c.authAs(i, oldCookies, "GET", "/ui/", page); again.Status != http.StatusOK {
 		t.Errorf("second navigation with the old cookie within a minute = %d; want 200, not another redirect", again.Status)
 	}
+}
+
+// rotatingKeys signs alice in on one replica, then puts a new primary cookie key before the
+// old one for the replicas started next, as the first step of a key rotation. It returns
+// alice's cookies, sealed with the old key, and the new key.
+func rotatingKeys(t *testing.T) (*redisCluster, []*http.Cookie, secret.String) {
+	c := newRedisCluster(t, 1, false)
+	c.signIn("alice")
+	oldCookies := c.cookies()
+	newKey := secret.String(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	c.cfg.Cookie.Secrets = []secret.String{newKey, c.cfg.Cookie.Secrets[0]}
+	return c, oldCookies, newKey
 }
