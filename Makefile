@@ -102,9 +102,10 @@ fuzz: ## Run each fuzz target for FUZZTIME
 
 # staticcheck is installed into bin/ on first use, pinned like helm.
 STATICCHECK ?= $(CURDIR)/bin/staticcheck
-lint: $(STATICCHECK) ## go vet, gofmt and staticcheck
+lint: $(STATICCHECK) ## go vet, gofmt and staticcheck (deploy/check, its own module, included)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	cd deploy/check && $(GO) vet ./... && $(STATICCHECK) ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 

@@ -111,14 +111,13 @@ func TestAPIServerAdmitsChart(t *testing.T) {
 	if err != nil || len(values) == 0 {
 		t.Fatalf("no values files in testdata (%v)", err)
 	}
-	type source struct{ path, kind string }
-	var sources []source
+	var sources []exampleFile
 	for _, v := range values {
-		sources = append(sources, source{v, "tokengate-values"})
+		sources = append(sources, exampleFile{v, "tokengate-values"})
 	}
 	for _, f := range exampleFiles(t) {
 		if f.kind != "chart-values" {
-			sources = append(sources, source{f.path, f.kind})
+			sources = append(sources, f)
 		}
 	}
 	for _, src := range sources {

@@ -134,7 +134,7 @@ func TestExamplesDecodeStrictly(t *testing.T) {
 }
 
 // hostRule finds the hosts of a Traefik match rule: Host(`a`) or Host(`a`, `b`).
-var hostRule = regexp.MustCompile("Host\\(([^)]*)\\)")
+var hostRule = regexp.MustCompile(`Host\(([^)]*)\)`)
 
 // protectedHosts are the dashboard hosts an example puts behind tokengate: Ingress hosts with
 // an auth-url annotation, IngressRoute hosts whose route uses a middleware, and HTTPRoute
