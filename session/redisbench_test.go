@@ -2,7 +2,6 @@ package session
 
 import (
 	"testing"
-	"time"
 
 	"github.com/tokengate/tokengate/internal/idp"
 	"github.com/tokengate/tokengate/internal/redistest"
@@ -17,8 +16,10 @@ func BenchmarkRedisFencedRefresh(b *testing.B) {
 	clock := newTestClock()
 	store := newRedisStore(b, srv, clock)
 	r := newFakeRefresher(func(n int, _ secret.String) (idp.Token, error) {
-		// Inside the safety margin already: every Get refreshes, on a clock that stands still.
-		return idp.Token{AccessToken: "at", RefreshToken: "rt", Expiry: clock.Now().Add(time.Minute)}, nil
+		// Expired on arrival, on a clock that stands still: never cached here nor adopted from
+		// Redis, so every Get is a fenced refresh. (A short lifetime no longer does it: its
+		// margins shrink with it, margins.go.)
+		return idp.Token{AccessToken: "at", RefreshToken: "rt", Expiry: clock.Now()}, nil
 	})
 	r.started = make(chan struct{}, b.N+1)
 	c, err := NewTokenCache(r, CacheOptions{MaxBytes: 1 << 20, Now: clock.Now, Shared: store, SafetyMargin: testMargin})
