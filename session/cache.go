@@ -56,44 +56,6 @@ type CacheOptions struct {
 	SharedPoll time.Duration
 }
 
-// Outcome says how Get produced its token.
-type Outcome int
-
-const (
-	// Hit is a fresh cached token; nothing touched the network.
-	Hit Outcome = iota + 1
-	// RefreshAhead is a cached token near its end; a background refresh was started or
-	// is under way.
-	RefreshAhead
-	// Refreshed is a token just obtained from the identity provider.
-	Refreshed
-	// Stale is a cached token past its safety margin but still valid, served because
-	// the identity provider is unavailable.
-	Stale
-)
-
-// String names the outcome for logs and metrics.
-func (o Outcome) String() string {
-	switch o {
-	case Hit:
-		return "hit"
-	case RefreshAhead:
-		return "refresh_ahead"
-	case Refreshed:
-		return "refreshed"
-	case Stale:
-		return "stale"
-	}
-	return fmt.Sprintf("outcome(%d)", int(o))
-}
-
-// Result is what Get hands back. Token.RefreshToken is set only when the session's refresh
-// token is out of date: the caller must save the session with it (Set-Cookie).
-type Result struct {
-	Token   idp.Token
-	Outcome Outcome
-}
-
 // entry is one cached access token. It is immutable once stored except for the two
 // timestamps, which throttle refresh attempts while the token is still being served.
 type entry struct {
@@ -210,8 +172,6 @@ func (c *TokenCache) Close() {
 	c.work.Wait()
 	c.cache.Close()
 }
-
-func cacheKey(sess *Session, scope string) string { return sess.ID + "\x00" + scope }
 
 // store caches tok until its real expiry, taking what is left of it as its lifetime. base
 // is the session's refresh token when the refresh started: it tells later Gets whether

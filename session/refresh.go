@@ -10,6 +10,44 @@ import (
 	"github.com/tokengate/tokengate/internal/idp"
 )
 
+// Outcome says how Get produced its token.
+type Outcome int
+
+const (
+	// Hit is a fresh cached token; nothing touched the network.
+	Hit Outcome = iota + 1
+	// RefreshAhead is a cached token near its end; a background refresh was started or
+	// is under way.
+	RefreshAhead
+	// Refreshed is a token just obtained from the identity provider.
+	Refreshed
+	// Stale is a cached token past its safety margin but still valid, served because
+	// the identity provider is unavailable.
+	Stale
+)
+
+// String names the outcome for logs and metrics.
+func (o Outcome) String() string {
+	switch o {
+	case Hit:
+		return "hit"
+	case RefreshAhead:
+		return "refresh_ahead"
+	case Refreshed:
+		return "refreshed"
+	case Stale:
+		return "stale"
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// Result is what Get hands back. Token.RefreshToken is set only when the session's refresh
+// token is out of date: the caller must save the session with it (Set-Cookie).
+type Result struct {
+	Token   idp.Token
+	Outcome Outcome
+}
+
 // Get returns an access token for (sess, scope), following docs/ARCHITECTURE.md "One /auth
 // request", step 5:
 //   - fresh (before Expiry-SafetyMargin-RefreshAhead): the cached token, no network;
@@ -61,6 +99,9 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	}
 	return Result{}, err
 }
+
+// cacheKey is the key of the entry for (sess, scope).
+func cacheKey(sess *Session, scope string) string { return sess.ID + "\x00" + scope }
 
 // Peek returns the cached token for (sess, scope) when Get would answer Hit: cached and
 // outside the refresh-ahead window. It never refreshes and reports false otherwise.
