@@ -198,7 +198,7 @@ func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, sco
 	ctx = context.WithoutCancel(ctx)
 	got, err := c.renewal.renew(ctx, sess, scope, e)
 	if err != nil {
-		return nil, c.refreshFailed(key, e, err)
+		return nil, c.refreshFailed(key, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
 	}
 	if got.adopted {
 		return c.adopt(key, sess, got.tok, e), nil

@@ -17,8 +17,8 @@ import (
 type renewal interface {
 	// renew obtains a token for (sess, scope) in place of e (nil when nothing is cached). It
 	// runs inside the cache's flight for the key, with a context that is never cancelled, and
-	// bounds its own calls. Errors wrap what Get's do; errNoRefreshToken when the session
-	// has no refresh token to redeem.
+	// bounds its own calls. Errors wrap what Get's do, errNoRefreshToken when the session
+	// has no refresh token to redeem; the cache adds the scope.
 	renew(ctx context.Context, sess *Session, scope string, e *entry) (renewed, error)
 	// handBack returns the refresh token the caller must save in sess with e's access
 	// token, or an empty one when sess needs no change.
@@ -68,9 +68,11 @@ var errNoRefreshToken = fmt.Errorf("session has no refresh token: %w", idp.ErrIn
 
 // redeem redeems rt for scope and checks that the answer is sess's user. The token's
 // RefreshToken is the one to keep: the rotated one, or rt when the provider did not rotate.
+// Errors are the Refresher's, errOtherUser or errNoRefreshToken, unwrapped: the cache names
+// the scope, once for both renewals.
 func (r redeemer) redeem(ctx context.Context, sess *Session, rt secret.String, scope string) (idp.Token, error) {
 	if rt.IsEmpty() {
-		return idp.Token{}, fmt.Errorf("refresh token for scope %s: %w", scope, errNoRefreshToken)
+		return idp.Token{}, errNoRefreshToken
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	tok, err := r.refresher.Refresh(ctx, rt, scope)
@@ -79,7 +81,7 @@ func (r redeemer) redeem(ctx context.Context, sess *Session, rt secret.String, s
 		err = sameUser(sess, tok)
 	}
 	if err != nil {
-		return idp.Token{}, fmt.Errorf("refresh token for scope %s: %w", scope, err)
+		return idp.Token{}, err
 	}
 	if tok.RefreshToken.IsEmpty() {
 		tok.RefreshToken = rt

@@ -88,7 +88,7 @@ func (s *sharedRenewal) renew(ctx context.Context, sess *Session, scope string, 
 			return renewed{tok: sh.Token, adopted: true}, nil
 		}
 		if sh.RefreshToken.IsEmpty() {
-			return renewed{}, fmt.Errorf("refresh token for scope %s: %w", scope, errNoRefreshToken)
+			return renewed{}, errNoRefreshToken
 		}
 		fl, err := s.layer.Lock(ctx, sess, sh)
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *sharedRenewal) redeemInFlight(ctx context.Context, sess *Session, scope
 	switch err := fl.Commit(ctx, scope, tok); {
 	case errors.Is(err, ErrNoSession):
 		// Signed out while we refreshed: the new tokens belong to nobody.
-		return renewed{}, fmt.Errorf("refresh token for scope %s: %w: %w", scope, err, idp.ErrInvalidGrant)
+		return renewed{}, fmt.Errorf("%w: %w", err, idp.ErrInvalidGrant)
 	case errors.Is(err, errOvertaken):
 		// Another replica took over after this one stalled (no reuse detection): the store
 		// holds its result; this access token is still good here.
