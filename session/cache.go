@@ -231,24 +231,24 @@ type localRenewal struct {
 	inline bool
 }
 
-var _ renewal = localRenewal{}
+var _ renewal = (*localRenewal)(nil)
 
-func (l localRenewal) renew(ctx context.Context, sess *Session, scope string, e *entry) (renewed, error) {
+func (l *localRenewal) renew(ctx context.Context, sess *Session, scope string, e *entry) (renewed, error) {
 	tok, err := l.redeem.redeem(ctx, sess, newestRefreshToken(sess, e), scope)
 	return renewed{tok: tok}, err
 }
 
-func (l localRenewal) handBack(sess *Session, e *entry) secret.String {
+func (l *localRenewal) handBack(sess *Session, e *entry) secret.String {
 	if rt := newestRefreshToken(sess, e); rt != sess.RefreshToken {
 		return rt
 	}
 	return ""
 }
 
-func (l localRenewal) aheadInBackground() bool { return !l.inline }
+func (l *localRenewal) aheadInBackground() bool { return !l.inline }
 
 // seed passes nothing on: the caller saves the sign-in's session with its refresh token.
-func (l localRenewal) seed(*Session, string, idp.Token) {}
+func (l *localRenewal) seed(*Session, string, idp.Token) {}
 
 // newestRefreshToken is the refresh token to use for sess: e's when sess still holds the
 // token e's was obtained with (the rotated one never reached the cookie), else the session's

@@ -46,7 +46,7 @@ type renewed struct {
 func (c *TokenCache) newRenewal(r Refresher) renewal {
 	redeem := redeemer{refresher: r, timeout: c.opts.RefreshTimeout}
 	if c.opts.Shared == nil {
-		return localRenewal{redeem: redeem, inline: c.opts.InlineRefresh}
+		return &localRenewal{redeem: redeem, inline: c.opts.InlineRefresh}
 	}
 	poll := c.opts.SharedPoll
 	if poll <= 0 {
