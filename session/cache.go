@@ -56,44 +56,6 @@ type CacheOptions struct {
 	SharedPoll time.Duration
 }
 
-// Outcome says how Get produced its token.
-type Outcome int
-
-const (
-	// Hit is a fresh cached token; nothing touched the network.
-	Hit Outcome = iota + 1
-	// RefreshAhead is a cached token near its end; a background refresh was started or
-	// is under way.
-	RefreshAhead
-	// Refreshed is a token just obtained from the identity provider.
-	Refreshed
-	// Stale is a cached token past its safety margin but still valid, served because
-	// the identity provider is unavailable.
-	Stale
-)
-
-// String names the outcome for logs and metrics.
-func (o Outcome) String() string {
-	switch o {
-	case Hit:
-		return "hit"
-	case RefreshAhead:
-		return "refresh_ahead"
-	case Refreshed:
-		return "refreshed"
-	case Stale:
-		return "stale"
-	}
-	return fmt.Sprintf("outcome(%d)", int(o))
-}
-
-// Result is what Get hands back. Token.RefreshToken is set only when the session's refresh
-// token is out of date: the caller must save the session with it (Set-Cookie).
-type Result struct {
-	Token   idp.Token
-	Outcome Outcome
-}
-
 // entry is one cached access token. It is immutable once stored except for the two
 // timestamps, which throttle refresh attempts while the token is still being served.
 type entry struct {
@@ -116,15 +78,16 @@ type entry struct {
 // entryOverhead approximates the bytes of an entry beyond its strings, for the cost.
 const entryOverhead = 128
 
-// TokenCache hands out access tokens per (session, scope), refreshing them with the
-// session's refresh token. On a hit nothing touches the network; one refresh per key runs
-// at a time. It is safe for concurrent use.
+// TokenCache hands out access tokens per (session, scope) from memory and renews them through
+// its renewal: redeeming the session's refresh token here, or through the flights of a
+// shared layer (renewal.go, shared.go). On a hit nothing touches the network; one renewal
+// per key runs at a time. It is safe for concurrent use.
 type TokenCache struct {
-	refresher Refresher
-	opts      CacheOptions
-	cache     *ristretto.Cache[string, *entry]
-	flight    singleflight.Group
-	thrash    *thrash // eviction and refetch counts (thrash.go)
+	opts    CacheOptions
+	renewal renewal // how a token is renewed, chosen once (renewal.go)
+	cache   *ristretto.Cache[string, *entry]
+	flight  singleflight.Group
+	thrash  *thrash // eviction and refetch counts (thrash.go)
 
 	shortWarned atomic.Bool // the short-lifetime warning was logged (margins.go)
 
@@ -160,9 +123,6 @@ func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.SharedPoll <= 0 {
-		opts.SharedPoll = defaultSharedPoll
-	}
 	th := newThrash(opts.MaxBytes, opts.Now, opts.Logger)
 	cfg := &ristretto.Config[string, *entry]{
 		// Ten counters per entry that fits, assuming ~4 KiB entries (two refresh tokens).
@@ -176,7 +136,9 @@ func NewTokenCache(r Refresher, opts CacheOptions) (*TokenCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new token cache: %w", err)
 	}
-	return &TokenCache{refresher: r, opts: opts, cache: cache, thrash: th}, nil
+	c := &TokenCache{opts: opts, cache: cache, thrash: th}
+	c.renewal = c.newRenewal(r)
+	return c, nil
 }
 
 // Seed stores the access token from sign-in, so the first /auth after it is a hit. A session
@@ -186,9 +148,7 @@ func (c *TokenCache) Seed(sess *Session, scope string, tok idp.Token) {
 		return
 	}
 	c.storeIssued(context.Background(), cacheKey(sess, scope), scope, sess.RefreshToken, tok)
-	if c.opts.Shared != nil {
-		c.shareSeed(sess, scope, tok)
-	}
+	c.renewal.seed(sess, scope, tok)
 }
 
 // Forget drops the cached token for (sess, scope), as on sign-out. A shared copy stays in
@@ -212,8 +172,6 @@ func (c *TokenCache) Close() {
 	c.work.Wait()
 	c.cache.Close()
 }
-
-func cacheKey(sess *Session, scope string) string { return sess.ID + "\x00" + scope }
 
 // store caches tok until its real expiry, taking what is left of it as its lifetime. base
 // is the session's refresh token when the refresh started: it tells later Gets whether
@@ -258,4 +216,46 @@ func (c *TokenCache) storeWith(key string, base secret.String, tok idp.Token, li
 	}
 	c.cache.Wait()
 	return e
+}
+
+// localRenewal is the renewal of a replica that alone redeems its sessions' refresh tokens
+// (the cookie store): the session lives in the browser, so the caller saves every rotation.
+// Until the session it presents carries the rotated refresh token, the cached entry is the
+// only copy here, and renewals redeem that one. It lives beside entry because entry's newest
+// and base are its bookkeeping.
+type localRenewal struct {
+	redeem redeemer
+	// inline: the provider revokes a redeemed refresh token (InlineRefresh). A rotation made
+	// in the background reaches the browser only with a later answer, and a restart before
+	// it would spend the old token again.
+	inline bool
+}
+
+var _ renewal = (*localRenewal)(nil)
+
+func (l *localRenewal) renew(ctx context.Context, sess *Session, scope string, e *entry) (renewed, error) {
+	tok, err := l.redeem.redeem(ctx, sess, newestRefreshToken(sess, e), scope)
+	return renewed{tok: tok}, err
+}
+
+func (l *localRenewal) handBack(sess *Session, e *entry) secret.String {
+	if rt := newestRefreshToken(sess, e); rt != sess.RefreshToken {
+		return rt
+	}
+	return ""
+}
+
+func (l *localRenewal) aheadInBackground() bool { return !l.inline }
+
+// seed passes nothing on: the caller saves the sign-in's session with its refresh token.
+func (l *localRenewal) seed(*Session, string, idp.Token) {}
+
+// newestRefreshToken is the refresh token to use for sess: e's when sess still holds the
+// token e's was obtained with (the rotated one never reached the cookie), else the session's
+// own, which is newer (another replica rotated it) or the same.
+func newestRefreshToken(sess *Session, e *entry) secret.String {
+	if e != nil && e.base == sess.RefreshToken {
+		return e.newest
+	}
+	return sess.RefreshToken
 }

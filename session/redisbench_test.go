@@ -26,8 +26,9 @@ func BenchmarkRedisFencedRefresh(b *testing.B) {
 
 func benchFencedRefresh(b *testing.B, store *RedisStore, clock *testClock) {
 	r := newFakeRefresher(func(n int, _ secret.String) (idp.Token, error) {
-		// Expired on arrival, on a clock that stands still: never cached, so every Get
-		// refreshes. (A short lifetime would not do: its margins shrink with it.)
+		// Expired on arrival, on a clock that stands still: never cached here nor adopted from
+		// Redis, so every Get is a fenced refresh. (A short lifetime no longer does it: its
+		// margins shrink with it, margins.go.)
 		return idp.Token{AccessToken: "at", RefreshToken: "rt", Expiry: clock.Now()}, nil
 	})
 	r.started = make(chan struct{}, b.N+1)

@@ -8,8 +8,45 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/internal/idp"
-	"github.com/tokengate/tokengate/internal/secret"
 )
+
+// Outcome says how Get produced its token.
+type Outcome int
+
+const (
+	// Hit is a fresh cached token; nothing touched the network.
+	Hit Outcome = iota + 1
+	// RefreshAhead is a cached token near its end; a background refresh was started or
+	// is under way.
+	RefreshAhead
+	// Refreshed is a token just obtained from the identity provider.
+	Refreshed
+	// Stale is a cached token past its safety margin but still valid, served because
+	// the identity provider is unavailable.
+	Stale
+)
+
+// String names the outcome for logs and metrics.
+func (o Outcome) String() string {
+	switch o {
+	case Hit:
+		return "hit"
+	case RefreshAhead:
+		return "refresh_ahead"
+	case Refreshed:
+		return "refreshed"
+	case Stale:
+		return "stale"
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// Result is what Get hands back. Token.RefreshToken is set only when the session's refresh
+// token is out of date: the caller must save the session with it (Set-Cookie).
+type Result struct {
+	Token   idp.Token
+	Outcome Outcome
+}
 
 // Get returns an access token for (sess, scope), following docs/ARCHITECTURE.md "One /auth
 // request", step 5:
@@ -19,7 +56,8 @@ import (
 //     if the identity provider is unavailable and the cached token has not expired,
 //     that token (Stale) rather than an error.
 //
-// An error wraps idp.ErrInvalidGrant when the session is over (the entry is dropped),
+// An error wraps idp.ErrInvalidGrant when the session is over (the entry is dropped) or has
+// no refresh token (the entry stays until it expires),
 // idp.ErrUnavailable or ErrStoreUnavailable when no valid token is left, or ctx's error.
 func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Result, error) {
 	if sess.ID == "" {
@@ -35,7 +73,7 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 		switch {
 		case c.fresh(e, now):
 			return c.result(sess, e, Hit), nil
-		case now.Before(freshUntil) && !c.inline():
+		case now.Before(freshUntil) && c.renewal.aheadInBackground():
 			c.refreshInBackground(ctx, key, sess, scope, e, now)
 			return c.result(sess, e, RefreshAhead), nil
 		case now.Before(freshUntil) && now.UnixNano() < e.failedUntil.Load():
@@ -62,10 +100,8 @@ func (c *TokenCache) Get(ctx context.Context, sess *Session, scope string) (Resu
 	return Result{}, err
 }
 
-// inline reports whether refresh-ahead happens inside the request instead of the
-// background: with InlineRefresh and no shared layer, so that a rotated refresh token always
-// leaves with the answer that writes it into the cookie.
-func (c *TokenCache) inline() bool { return c.opts.InlineRefresh && c.opts.Shared == nil }
+// cacheKey is the key of the entry for (sess, scope).
+func cacheKey(sess *Session, scope string) string { return sess.ID + "\x00" + scope }
 
 // Peek returns the cached token for (sess, scope) when Get would answer Hit: cached and
 // outside the refresh-ahead window. It never refreshes and reports false otherwise.
@@ -89,28 +125,10 @@ func (c *TokenCache) fresh(e *entry, now time.Time) bool {
 // usable reports whether e's token is still accepted at now (its real expiry, no margin).
 func (e *entry) usable(now time.Time) bool { return now.Before(e.expiry) }
 
-// result builds Get's answer, surfacing e's refresh token when sess is behind it. With a
-// shared layer never: the store already holds the newest one, and a caller saving an older
-// copy later could overwrite a newer rotation.
+// result builds Get's answer, with the refresh token the renewal hands back for sess.
 func (c *TokenCache) result(sess *Session, e *entry, o Outcome) Result {
-	tok := idp.Token{AccessToken: e.access, Expiry: e.expiry}
-	if c.opts.Shared != nil {
-		return Result{Token: tok, Outcome: o}
-	}
-	if rt := newestRefreshToken(sess, e); rt != sess.RefreshToken {
-		tok.RefreshToken = rt
-	}
+	tok := idp.Token{AccessToken: e.access, Expiry: e.expiry, RefreshToken: c.renewal.handBack(sess, e)}
 	return Result{Token: tok, Outcome: o}
-}
-
-// newestRefreshToken is the refresh token to use for sess: e's when sess still holds the
-// token e's was obtained with (the rotated one never reached the cookie), else the session's
-// own, which is newer (another replica rotated it) or the same.
-func newestRefreshToken(sess *Session, e *entry) secret.String {
-	if e != nil && e.base == sess.RefreshToken {
-		return e.newest
-	}
-	return sess.RefreshToken
 }
 
 // refreshInBackground starts one refresh of key unless one was started less than
@@ -122,7 +140,7 @@ func (c *TokenCache) refreshInBackground(ctx context.Context, key string, sess *
 		return
 	}
 	c.spawn(func() {
-		if _, err := c.refreshShared(ctx, key, sess, scope, e); err != nil {
+		if _, err := c.refreshOnce(ctx, key, sess, scope, e); err != nil {
 			level := slog.LevelWarn
 			if errors.Is(err, idp.ErrThrottled) {
 				level = slog.LevelDebug // counted in metrics; the token is still served
@@ -142,7 +160,7 @@ func (c *TokenCache) refreshNow(ctx context.Context, key string, sess *Session, 
 	}
 	done := make(chan outcome, 1)
 	started := c.spawn(func() {
-		fresh, err := c.refreshShared(ctx, key, sess, scope, e)
+		fresh, err := c.refreshOnce(ctx, key, sess, scope, e)
 		done <- outcome{fresh, err}
 	})
 	if !started {
@@ -156,8 +174,8 @@ func (c *TokenCache) refreshNow(ctx context.Context, key string, sess *Session, 
 	}
 }
 
-// refreshShared runs one refresh of key at a time; concurrent callers share its result.
-func (c *TokenCache) refreshShared(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
+// refreshOnce runs one refresh of key at a time; concurrent callers share its result.
+func (c *TokenCache) refreshOnce(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
 	v, err, _ := c.flight.Do(key, func() (any, error) {
 		// A caller that missed the cache just before another flight stored its result
 		// arrives here after that flight ended: take the result instead of spending the
@@ -173,45 +191,40 @@ func (c *TokenCache) refreshShared(ctx context.Context, key string, sess *Sessio
 	return v.(*entry), nil
 }
 
-// refresh redeems the newest refresh token known for scope and caches the result.
+// refresh renews key through c's renewal and caches the result. Neither the caller's
+// deadline nor its going away ends a refresh that others may share: the renewal bounds its
+// own calls.
 func (c *TokenCache) refresh(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
-	if c.opts.Shared != nil {
-		return c.refreshAcross(ctx, key, sess, scope, e)
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RefreshTimeout)
-	defer cancel()
-	base := sess.RefreshToken
-	rt := newestRefreshToken(sess, e)
-	if rt.IsEmpty() {
-		return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
-	}
-	tok, err := c.refresher.Refresh(ctx, rt, scope)
-	if err == nil {
-		err = sameUser(sess, tok)
-	}
+	ctx = context.WithoutCancel(ctx)
+	got, err := c.renewal.renew(ctx, sess, scope, e)
 	if err != nil {
-		return nil, c.refreshFailed(key, scope, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
+		return nil, c.refreshFailed(key, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
 	}
-	if tok.RefreshToken.IsEmpty() {
-		// Not rotated: the token used stays the newest, and base must say so.
-		tok.RefreshToken = rt
+	if got.adopted {
+		return c.adopt(key, sess, got.tok, e), nil
 	}
-	return c.storeIssued(ctx, key, scope, base, tok), nil
+	return c.storeIssued(ctx, key, scope, sess.RefreshToken, got.tok), nil
 }
 
-// errOtherUser means a refresh answered with an id_token for another issuer or subject than
-// the session's. OIDC Core 12.2 requires them to be the same; the session ends.
-var errOtherUser = fmt.Errorf("refresh returned an id_token for another user: %w", idp.ErrInvalidGrant)
+// refreshFailed records a failed refresh of key and returns err: a dead session drops the
+// entry; a transient failure makes Get serve the still-valid entry Stale for a while.
+func (c *TokenCache) refreshFailed(key string, e *entry, err error) error {
+	switch {
+	case errors.Is(err, errNoRefreshToken):
+		// Nothing ended the session, it only cannot be renewed: a cached token is still
+		// served until it expires.
+	case errors.Is(err, idp.ErrInvalidGrant):
+		c.cache.Del(key)
+	case transient(err) && e != nil:
+		e.failedUntil.Store(c.opts.Now().Add(c.opts.RefreshTimeout).UnixNano())
+	}
+	return err
+}
 
-// sameUser checks a refresh's verified id_token, when it came with one, against sess.
-func sameUser(sess *Session, tok idp.Token) error {
-	if tok.IDSubject == "" && tok.IDIssuer == "" {
-		return nil
-	}
-	if tok.IDSubject != sess.Subject || (sess.Issuer != "" && tok.IDIssuer != sess.Issuer) {
-		return errOtherUser
-	}
-	return nil
+// transient reports whether err is an outage (identity provider or session store) during
+// which a still-valid cached token may keep being served.
+func transient(err error) bool {
+	return errors.Is(err, idp.ErrUnavailable) || errors.Is(err, ErrStoreUnavailable)
 }
 
 // spawn runs f in a goroutine that Close waits for; it reports false after Close.

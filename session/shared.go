@@ -56,89 +56,107 @@ type SharedToken struct {
 // defaultSharedPoll is how often a replica waiting for another one's refresh looks again.
 const defaultSharedPoll = 25 * time.Millisecond
 
-// refreshAcross is refresh for a cache with a shared layer: take a token another replica
-// already shared, else start a flight and redeem the refresh token the store holds, else
-// wait (bounded by RefreshTimeout) for the other flight's result. Only a flight ever
-// redeems, and the store grants one flight per generation, so a refresh token that rotates
-// with reuse detection is spent once.
-func (c *TokenCache) refreshAcross(ctx context.Context, key string, sess *Session, scope string, e *entry) (*entry, error) {
+// sharedRenewal is the renewal of replicas that share a session's tokens through a
+// SharedTokens layer (the Redis store): take a token another replica already shared, else
+// start a flight and redeem the refresh token the layer holds, else wait (bounded) for the
+// other flight's result. Only a flight ever redeems, and the layer grants one flight per
+// generation, so a refresh token that rotates with reuse detection is spent once. The layer
+// keeps every rotation: callers are never handed one, and a refresh ahead may finish in the
+// background.
+type sharedRenewal struct {
+	layer  SharedTokens
+	redeem redeemer
+	// adoptable is the cache's test of a shared token against its entry e (TokenCache.adoptable).
+	adoptable  func(tok idp.Token, e *entry) bool
+	wait, poll time.Duration // the wait for another replica's flight, and its polling interval
+	logger     *slog.Logger
+}
+
+var _ renewal = (*sharedRenewal)(nil)
+
+func (s *sharedRenewal) renew(ctx context.Context, sess *Session, scope string, e *entry) (renewed, error) {
 	// Every call below has its own timeout; the wait for another replica is bounded apart,
 	// in real time, since it waits on another process, not on a token's expiry.
-	ctx = context.WithoutCancel(ctx)
-	giveUp := time.NewTimer(c.opts.RefreshTimeout)
+	giveUp := time.NewTimer(s.wait)
 	defer giveUp.Stop()
 	for {
-		sh, err := c.opts.Shared.Get(ctx, sess, scope)
+		sh, err := s.layer.Get(ctx, sess, scope)
 		if err != nil {
-			return nil, c.refreshFailed(key, scope, e, err)
+			return renewed{}, err
 		}
-		if c.adoptable(sh, e) {
-			return c.adopt(key, sess, sh.Token, e), nil
+		if s.adoptable(sh.Token, e) {
+			return renewed{tok: sh.Token, adopted: true}, nil
 		}
 		if sh.RefreshToken.IsEmpty() {
-			return nil, fmt.Errorf("refresh token for scope %s: session has no refresh token: %w", scope, idp.ErrInvalidGrant)
+			return renewed{}, errNoRefreshToken
 		}
-		fl, err := c.opts.Shared.Lock(ctx, sess, sh)
+		fl, err := s.layer.Lock(ctx, sess, sh)
 		if err != nil {
-			return nil, c.refreshFailed(key, scope, e, err)
+			return renewed{}, err
 		}
 		if fl != nil {
-			return c.refreshInFlight(ctx, key, sess, scope, e, fl, sh.RefreshToken)
+			return s.redeemInFlight(ctx, sess, scope, fl, sh.RefreshToken)
 		}
 		select {
 		case <-giveUp.C:
-			err := fmt.Errorf("wait for another replica's refresh: %w", idp.ErrUnavailable)
-			return nil, c.refreshFailed(key, scope, e, err)
-		case <-time.After(c.opts.SharedPoll):
+			return renewed{}, fmt.Errorf("wait for another replica's refresh: %w", idp.ErrUnavailable)
+		case <-time.After(s.poll):
 		}
 	}
 }
 
-// refreshInFlight redeems rt within fl and stores the result through it. The flight renews
-// its lock while the provider answers, so the refresh is bounded by RefreshTimeout alone.
-func (c *TokenCache) refreshInFlight(ctx context.Context, key string, sess *Session, scope string, e *entry, fl Flight, rt secret.String) (*entry, error) {
-	refreshCtx, cancel := context.WithTimeout(ctx, c.opts.RefreshTimeout)
-	tok, err := c.refresher.Refresh(refreshCtx, rt, scope)
-	cancel()
-	if err == nil {
-		err = sameUser(sess, tok)
-	}
+// redeemInFlight redeems rt within fl and stores the result through it. The flight renews
+// its lock while the provider answers, so the refresh is bounded by the redeemer alone.
+func (s *sharedRenewal) redeemInFlight(ctx context.Context, sess *Session, scope string, fl Flight, rt secret.String) (renewed, error) {
+	tok, err := s.redeem.redeem(ctx, sess, rt, scope)
 	if err != nil {
 		fl.Release(ctx, err)
-		return nil, c.refreshFailed(key, scope, e, fmt.Errorf("refresh token for scope %s: %w", scope, err))
-	}
-	rotated := !tok.RefreshToken.IsEmpty() && tok.RefreshToken != rt
-	if tok.RefreshToken.IsEmpty() {
-		tok.RefreshToken = rt // not rotated: the one spent stays the one to keep
+		return renewed{}, err
 	}
 	switch err := fl.Commit(ctx, scope, tok); {
 	case errors.Is(err, ErrNoSession):
 		// Signed out while we refreshed: the new tokens belong to nobody.
-		c.cache.Del(key)
-		return nil, fmt.Errorf("refresh token for scope %s: %w: %w", scope, err, idp.ErrInvalidGrant)
+		return renewed{}, fmt.Errorf("%w: %w", err, idp.ErrInvalidGrant)
 	case errors.Is(err, errOvertaken):
 		// Another replica took over after this one stalled (no reuse detection): the store
 		// holds its result; this access token is still good here.
-		c.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "a refresh finished after another replica took it over",
+		s.logger.LogAttrs(ctx, slog.LevelInfo, "a refresh finished after another replica took it over",
 			slog.String("subject", sess.Subject), slog.String("scope", scope))
 	case err != nil:
 		// The access token is good. The result waits on this replica for Redis; the other
 		// replicas wait on the flight it recorded, and never spend the old refresh token.
-		c.opts.Logger.LogAttrs(ctx, slog.LevelError, "could not store the refreshed token yet; it is kept on this replica",
+		s.logger.LogAttrs(ctx, slog.LevelError, "could not store the refreshed token yet; it is kept on this replica",
 			slog.String("subject", sess.Subject), slog.String("scope", scope),
-			slog.Bool("rotated", rotated), slog.Any("error", err))
+			slog.Bool("rotated", tok.RefreshToken != rt), slog.Any("error", err))
 	}
-	return c.storeIssued(ctx, key, scope, sess.RefreshToken, tok), nil
+	return renewed{tok: tok}, nil
+}
+
+// handBack hands nothing back: the layer holds the newest refresh token, and a caller saving
+// an older copy later could overwrite a newer rotation.
+func (s *sharedRenewal) handBack(*Session, *entry) secret.String { return "" }
+
+// aheadInBackground is true: a rotation is in the layer before the refresh ends.
+func (s *sharedRenewal) aheadInBackground() bool { return true }
+
+// seed shares the sign-in's access token, so the first /auth on any replica is served
+// without a refresh. The sign-in's refresh token is already in the saved session.
+func (s *sharedRenewal) seed(sess *Session, scope string, tok idp.Token) {
+	tok.RefreshToken = ""
+	if err := s.layer.Set(context.Background(), sess, scope, tok); err != nil {
+		s.logger.LogAttrs(context.Background(), slog.LevelWarn, "could not share the sign-in token",
+			slog.String("subject", sess.Subject), slog.String("scope", scope), slog.Any("error", err))
+	}
 }
 
 // adoptable reports whether a shared token can be used instead of refreshing: it is not past
 // the safety margin, and it is newer than the one this replica has (a token in the
 // refresh-ahead window that this replica also has is what it is about to replace).
-func (c *TokenCache) adoptable(sh SharedToken, e *entry) bool {
-	if sh.Token.AccessToken.IsEmpty() || !c.opts.Now().Before(sh.Token.Expiry.Add(-c.marginsForShared(e, sh.Token.Expiry).safety)) {
+func (c *TokenCache) adoptable(tok idp.Token, e *entry) bool {
+	if tok.AccessToken.IsEmpty() || !c.opts.Now().Before(tok.Expiry.Add(-c.marginsForShared(e, tok.Expiry).safety)) {
 		return false
 	}
-	return e == nil || sh.Token.Expiry.After(e.expiry)
+	return e == nil || tok.Expiry.After(e.expiry)
 }
 
 // adopt caches a token another replica shared, in place of e.
@@ -149,32 +167,4 @@ func (c *TokenCache) adopt(key string, sess *Session, tok idp.Token, e *entry) *
 		lifetime = e.lifetime
 	}
 	return c.storeWith(key, sess.RefreshToken, tok, lifetime, m)
-}
-
-// refreshFailed records a failed refresh of key and returns err: a dead session drops the
-// entry; a transient failure makes Get serve the still-valid entry Stale for a while.
-func (c *TokenCache) refreshFailed(key, scope string, e *entry, err error) error {
-	switch {
-	case errors.Is(err, idp.ErrInvalidGrant):
-		c.cache.Del(key)
-	case transient(err) && e != nil:
-		e.failedUntil.Store(c.opts.Now().Add(c.opts.RefreshTimeout).UnixNano())
-	}
-	return err
-}
-
-// transient reports whether err is an outage (identity provider or session store) during
-// which a still-valid cached token may keep being served.
-func transient(err error) bool {
-	return errors.Is(err, idp.ErrUnavailable) || errors.Is(err, ErrStoreUnavailable)
-}
-
-// shareSeed shares the sign-in's access token, so the first /auth on any replica is served
-// without a refresh. The sign-in's refresh token is already in the saved session.
-func (c *TokenCache) shareSeed(sess *Session, scope string, tok idp.Token) {
-	tok.RefreshToken = ""
-	if err := c.opts.Shared.Set(context.Background(), sess, scope, tok); err != nil {
-		c.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "could not share the sign-in token",
-			slog.String("subject", sess.Subject), slog.String("scope", scope), slog.Any("error", err))
-	}
 }
