@@ -198,9 +198,9 @@ func (c *TokenCache) storeWith(key string, base secret.String, tok idp.Token, li
 	if ttl <= 0 {
 		return e // dead on arrival: hand it out once, never cache it
 	}
-	if ttl <= c.opts.SafetyMargin {
-		// Born inside the safety margin (a provider that states a lifetime of seconds):
-		// every Get would refresh again at once. Serve it Stale while it is valid and ask
+	if ttl <= m.safety {
+		// Born inside its safety margin (an adopted token with little left, or margins that
+		// could not scale down far enough): every Get would refresh again at once. Serve it Stale while it is valid and ask
 		// again no sooner than a refresh timeout from now: a bounded rate, never a storm.
 		e.failedUntil.Store(c.opts.Now().Add(c.opts.RefreshTimeout).UnixNano())
 	}

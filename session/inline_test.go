@@ -72,3 +72,26 @@ func TestInlineRefreshProviderDown(t *testing.T) {
 		t.Errorf("%d refresh calls; want 1 until RefreshTimeout passed", n)
 	}
 }
+
+// A short-lived token gets margins scaled to its lifetime, and is then not "born inside its
+// safety margin": the configured 60s margin exceeds a 15s token's whole life, yet its inline
+// refresh-ahead runs on time instead of being held back for a refresh timeout.
+func TestInlineRefreshShortLivedTokenOnTime(t *testing.T) {
+	clock := newTestClock()
+	r := newFakeRefresher(rotating(clock))
+	r.started = make(chan struct{}, 2)
+	c, err := NewTokenCache(r, CacheOptions{SafetyMargin: testMargin, RefreshAhead: testAhead, MaxBytes: 1 << 20,
+		RefreshTimeout: testTimeout, Now: clock.Now, InlineRefresh: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const lifetime = 15 * time.Second // margins scale to 2.5s and 5s: fresh for 7.5s
+	sess := seededSession(clock)
+	c.Seed(sess, testScope, idp.Token{AccessToken: "at-seed", RefreshToken: "rt-seed", Expiry: clock.Now().Add(lifetime)})
+	clock.Advance(8 * time.Second) // in the refresh-ahead window, within a refresh timeout of the seed
+	res, err := c.Get(context.Background(), sess, testScope)
+	if err != nil || res.Outcome != Refreshed {
+		t.Errorf("Get in the refresh-ahead window = %v, %v; want Refreshed inline", res.Outcome, err)
+	}
+}
