@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -22,43 +23,53 @@ import (
 //     warning says that a failover now could let one other replica refresh too.
 
 // runAcked runs script and reports its result with the number of replicas that acknowledged
-// its writes, asking for LockReplicas of them within half of redis.timeout. Without
-// LockReplicas it is script.Run and acked is 0.
+// its writes, asking for LockReplicas of them. Without LockReplicas it is script.Run and
+// acked is 0.
 func (s *RedisStore) runAcked(ctx context.Context, script *redis.Script, keys []string, args ...any) (res string, acked int64, err error) {
 	if s.opts.LockReplicas <= 0 {
 		res, err = script.Run(ctx, s.rdb, keys, args...).Text()
 		return res, 0, err
 	}
-	for attempt := 0; ; attempt++ {
-		res, acked, err = s.evalWait(ctx, script, keys, args...)
-		if err == nil || attempt > 0 || !movedSlot(err) {
-			return res, acked, err
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return s.evalWait(ctx, s.rdb, script, keys, args...)
+	}
+	// A cluster pipeline would send the keyless WAIT to any node: both go to the master of
+	// the keys' slot. While the slot moves (MOVED, ASK, TRYAGAIN) the client reads the slot
+	// map again, in the background, and the pair is sent again until ctx ends.
+	for {
+		node, err := cc.MasterForKey(ctx, keys[0])
+		if err == nil {
+			res, acked, err = s.evalWait(ctx, node, script, keys, args...)
+			if err == nil || !slotMoving(err) {
+				return res, acked, err
+			}
 		}
-		// The slot moved since the client's last look: read the slot map and go again.
-		if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-			cc.ReloadState(ctx)
+		cc.ReloadState(ctx)
+		select {
+		case <-ctx.Done():
+			return "", 0, fmt.Errorf("the session's slot kept moving: %w", ctx.Err())
+		case <-time.After(slotRetryPause):
 		}
 	}
 }
 
-// evalWait sends script and WAIT in one pipeline on one connection to the master that holds
-// keys: WAIT counts the replicas that copied that connection's writes. The script goes as
-// EVAL, whole, since a pipeline cannot fall back from EVALSHA; this is the rare path.
-func (s *RedisStore) evalWait(ctx context.Context, script *redis.Script, keys []string, args ...any) (string, int64, error) {
-	var node redis.Cmdable = s.rdb
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		// A cluster pipeline would send the keyless WAIT to any node.
-		master, err := cc.MasterForKey(ctx, keys[0])
-		if err != nil {
-			return "", 0, fmt.Errorf("find the master of the session's slot: %w", err)
-		}
-		node = master
+// slotRetryPause paces the attempts on a slot that is moving to another master.
+const slotRetryPause = 10 * time.Millisecond
+
+// evalWait sends script and WAIT in one pipeline on one connection of node: WAIT counts the
+// replicas that copied that connection's writes. The script goes as EVAL, whole, since a
+// pipeline cannot fall back from EVALSHA; this is the rare path. WAIT gets half of what is
+// left of ctx, at most half of redis.timeout, so its answer arrives before ctx ends.
+func (s *RedisStore) evalWait(ctx context.Context, node redis.Cmdable, script *redis.Script, keys []string, args ...any) (string, int64, error) {
+	wait := s.opts.Timeout / 2
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(deadline)/2)
 	}
-	var eval *redis.Cmd
-	var wait *redis.Cmd
+	var eval, acks *redis.Cmd
 	_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		eval = script.Eval(ctx, p, keys, args...)
-		wait = p.Do(ctx, "wait", s.opts.LockReplicas, (s.opts.Timeout / 2).Milliseconds())
+		acks = p.Do(ctx, "wait", s.opts.LockReplicas, max(wait.Milliseconds(), 1))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -68,17 +79,18 @@ func (s *RedisStore) evalWait(ctx context.Context, script *redis.Script, keys []
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", 0, err
 	}
-	acked, err := wait.Int64()
+	acked, err := acks.Int64()
 	if err != nil {
 		return "", 0, fmt.Errorf("wait for replicas: %w", err)
 	}
 	return res, acked, nil
 }
 
-// movedSlot reports whether err is Redis Cluster's redirection of a slot to another node.
-func movedSlot(err error) bool {
+// slotMoving reports whether err is Redis Cluster's answer for a slot on its way to another
+// master: MOVED (it left), ASK (this key left), TRYAGAIN (some of the keys left).
+func slotMoving(err error) bool {
 	msg := err.Error()
-	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ")
+	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "TRYAGAIN")
 }
 
 // errLockNotReplicated means the refresh flight did not reach enough replicas in time.
