@@ -68,8 +68,11 @@ func TestRefreshLockSurvivesSentinelFailover(t *testing.T) {
 			sen.WaitFailover(old)
 			if tc.lockReplicas > 0 {
 				// The promoted master has no replica until the old one returns as one: with
-				// reuse detection no flight may start before its lock is on a replica.
-				old.Restart()
+				// reuse detection no flight may start before its lock is on a replica. b
+				// first follows the failover, while only the promoted master answers: the
+				// old one restarts empty and is a master until the Sentinels demote it.
+				readAfterFailover(t, b, sess)
+				sen.Rejoin(old)
 			}
 
 			second := lockAfterFailover(t, b, sess)
@@ -77,6 +80,23 @@ func TestRefreshLockSurvivesSentinelFailover(t *testing.T) {
 				t.Errorf("after the failover, b got a flight = %v; want %v (a got one: %v)", got, tc.wantSecond, first != nil)
 			}
 		})
+	}
+}
+
+// readAfterFailover waits until s reads sess again: go-redis learns of the promoted master
+// from the Sentinels on its own time.
+func readAfterFailover(t *testing.T, s *RedisStore, sess *Session) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := s.Get(t.Context(), sess, testScope)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store never reached the promoted master: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling another process's failover
 	}
 }
 

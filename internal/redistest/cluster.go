@@ -288,5 +288,5 @@ func (c *Cluster) SetUser(rules ...string) {
 func (c *Cluster) Rejoin(old *Server) {
 	c.t.Helper()
 	old.Restart()
-	waitUntil(c.t, "the old master to rejoin as a replica", func() bool { return acknowledges(old, c.Nodes) })
+	waitLonger(c.t, rejoinTimeout, "the old master to rejoin as a replica", func() bool { return acknowledges(old, c.Nodes) })
 }

@@ -145,10 +145,16 @@ func (s *Sentinel) waitFor(what string, ok func() bool) {
 // processes change state on their own clocks (replication, gossip), which no test controls.
 func waitUntil(t testing.TB, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(settleTimeout)
+	waitLonger(t, settleTimeout, what, ok)
+}
+
+// waitLonger is waitUntil with its own bound.
+func waitLonger(t testing.TB, timeout time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", settleTimeout, what)
+			t.Fatalf("waited %s for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -187,8 +193,12 @@ func fields(reply string, err error) map[string]string {
 func (s *Sentinel) Rejoin(old *Server) {
 	s.t.Helper()
 	old.Restart()
-	s.waitFor("the old master to rejoin as a replica", func() bool { return acknowledges(old, s.Servers) })
+	waitLonger(s.t, rejoinTimeout, "the old master to rejoin as a replica", func() bool { return acknowledges(old, s.Servers) })
 }
+
+// rejoinTimeout bounds Rejoin: a Sentinel demotes a returning master only after it has
+// reported the wrong role for a while (about 8 s), then the replica syncs in full.
+const rejoinTimeout = time.Minute
 
 // acknowledges reports whether replica is in sync with its master among servers, and the
 // master counts it for WAIT: a master marks a replica online only at its first
