@@ -59,12 +59,13 @@ const slotRetryPause = 10 * time.Millisecond
 
 // evalWait sends script and WAIT in one pipeline on one connection of node: WAIT counts the
 // replicas that copied that connection's writes. The script goes as EVAL, whole, since a
-// pipeline cannot fall back from EVALSHA; this is the rare path. WAIT gets half of what is
-// left of ctx, at most half of redis.timeout, so its answer arrives before ctx ends.
+// pipeline cannot fall back from EVALSHA; this is the rare path. WAIT gets what is left of
+// ctx but a quarter of redis.timeout, so that its answer arrives before ctx ends: a replica on
+// a busy node may take a while to acknowledge.
 func (s *RedisStore) evalWait(ctx context.Context, node redis.Cmdable, script *redis.Script, keys []string, args ...any) (string, int64, error) {
-	wait := s.opts.Timeout / 2
+	wait := s.opts.Timeout * 3 / 4
 	if deadline, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(deadline)/2)
+		wait = min(wait, time.Until(deadline)-s.opts.Timeout/4)
 	}
 	var eval, acks *redis.Cmd
 	_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -107,8 +108,13 @@ func (s *RedisStore) lockReplicated(ctx context.Context, id, token string, gen, 
 		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "refreshing with a lock not yet on a replica; a failover now could let one other replica refresh too", attrs...)
 		return nil
 	}
-	if err := abortScript.Run(ctx, s.rdb, s.keys.all(id), token, gen).Err(); err != nil {
-		// The lock lapses and the flight counts as abandoned in time; nothing was spent.
+	// The WAIT used up most of the call's time: the withdrawal gets its own. A flight left
+	// recorded would count as abandoned in time and, with reuse detection, end the session.
+	abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
+	defer cancel()
+	if err := abortScript.Run(abortCtx, s.rdb, s.keys.all(id), token, gen).Err(); err != nil {
+		// Nothing was spent, but the flight stays recorded: like a replica that died during a
+		// refresh, it counts as abandoned after 3 × LockTTL and the session ends then.
 		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "could not withdraw an unreplicated refresh flight", slog.Any("error", err))
 	}
 	s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "refresh postponed: the lock did not reach a replica, and a second redemption would revoke the sign-in", attrs...)

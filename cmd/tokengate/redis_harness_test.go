@@ -136,6 +136,11 @@ func newRedisClusterOn(t *testing.T, n int, rotate bool, tracing *telemetry.Trac
 		cfg.Redis.URL = c.redis.URL()
 	}
 	cfg.Redis.Timeout = time.Second // generous: CI machines run many suites at once
+	if cfg.Redis.LockReplicas > 0 {
+		// A refresh also waits for a replica's acknowledgement, from a process that
+		// competes for the same two cores with every other topology of the run.
+		cfg.Redis.Timeout = 2 * time.Second
+	}
 	cfg.Redis.SessionCacheTTL = testCacheTTL
 	cfg.Redis.LockTTL = 10 * time.Second
 	cfg.Metrics.InsecureServeOnListen = true         // scraped through the test server
