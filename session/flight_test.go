@@ -151,18 +151,7 @@ func TestFlightAbandonedEndsTheSession(t *testing.T) {
 	a, b := newReplica(t, srv, clock, r, 5*time.Second), newReplica(t, srv, clock, r, 200*time.Millisecond)
 	sess, _ := signedInAt(t, a, clock, r)
 	clock.Advance(time.Hour)
-	seen, err := a.store.Get(t.Context(), sess, aksScope)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead, err := a.store.Lock(t.Context(), sess, seen)
-	if err != nil || dead == nil {
-		t.Fatalf("Lock = %v, %v; want a flight", dead, err)
-	}
-	dead.(*redisFlight).stopRenew() // the process is gone: nothing renews, nothing ends it
-	if _, err := srv.Do("DEL", a.store.keys.lock(sess.ID)); err != nil {
-		t.Fatal(err)
-	}
+	vanishedFlight(t, srv, a, sess, aksScope)
 	if _, err := b.cache.Get(t.Context(), sess, aksScope); !errors.Is(err, idp.ErrUnavailable) {
 		t.Fatalf("Get on b within the abandon bound = %v; want ErrUnavailable", err)
 	}
@@ -232,6 +221,23 @@ func TestFlightSignOutRacesARefresh(t *testing.T) {
 	wantNoKeys(t, srv)
 }
 
+// vanishedFlight starts a flight for sess on rep and leaves it as a replica that vanished
+// mid-refresh does: nothing renews its lock, which is gone, and nothing ends the flight.
+func vanishedFlight(t *testing.T, srv *redistest.Server, rep replica, sess *Session, scope string) Flight {
+	t.Helper()
+	seen, err := rep.store.Get(t.Context(), sess, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := rep.store.Lock(t.Context(), sess, seen)
+	if err != nil || fl == nil {
+		t.Fatalf("Lock = %v, %v; want a flight", fl, err)
+	}
+	fl.(*redisFlight).stopRenew()
+	do(t, srv, "DEL", rep.store.keys.lock(sess.ID))
+	return fl
+}
+
 // wantNoKeys fails when Redis still holds any key: after a sign-out or an ended session,
 // nothing of it may stay (tokens, refresh state, lock, sid index, gauge).
 func wantNoKeys(t *testing.T, srv *redistest.Server) {
@@ -288,16 +294,7 @@ func TestFlightWithoutReuseDetectionRetries(t *testing.T) {
 	sess, _ := signedIn(t, a, clock)
 	clock.Advance(time.Hour)
 
-	seen, err := a.store.Get(t.Context(), sess, testScope)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stalled, err := a.store.Lock(t.Context(), sess, seen)
-	if err != nil || stalled == nil {
-		t.Fatalf("Lock = %v, %v; want a flight", stalled, err)
-	}
-	stalled.(*redisFlight).stopRenew()
-	do(t, srv, "DEL", a.store.keys.lock(sess.ID))
+	stalled := vanishedFlight(t, srv, a, sess, testScope)
 	clock.Advance(b.store.abandonAfter())
 	res, err := b.cache.Get(t.Context(), sess, testScope)
 	if err != nil || res.Outcome != Refreshed {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,18 +40,24 @@ func (g *getGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 
 var _ redis.Hook = (*getGate)(nil)
 
-// TestRedisStoreSharedRead: sessions whose copy expired under load are read from Redis once,
-// whether the other callers join the read in flight or arrive just after it stored the copy.
-func TestRedisStoreSharedRead(t *testing.T) {
+// gatedReader saves a session through one store and returns a second store, as another
+// replica, whose Redis reads of it wait on gate.
+func gatedReader(t *testing.T) (*Session, []*http.Cookie, *RedisStore, *getGate) {
+	t.Helper()
 	srv := redistest.Start(t)
 	clock := newTestClock()
-	writer := newRedisStore(t, srv, clock)
 	sess := redisSession(t, clock.Now())
-	cookies := saveTo(t, writer, sess)
-
+	cookies := saveTo(t, newRedisStore(t, srv, clock), sess)
 	reader := newRedisStore(t, srv, clock)
 	gate := &getGate{started: make(chan struct{}), release: make(chan struct{})}
 	reader.rdb.AddHook(gate)
+	return sess, cookies, reader, gate
+}
+
+// TestRedisStoreSharedRead: sessions whose copy expired under load are read from Redis once,
+// whether the other callers join the read in flight or arrive just after it stored the copy.
+func TestRedisStoreSharedRead(t *testing.T) {
+	sess, cookies, reader, gate := gatedReader(t)
 	const callers = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
@@ -82,15 +89,7 @@ func TestRedisStoreSharedRead(t *testing.T) {
 // TestRedisStoreReadGivesUp: a caller whose context ends stops waiting on the shared read
 // with ErrStoreUnavailable, and the read still completes for the others.
 func TestRedisStoreReadGivesUp(t *testing.T) {
-	srv := redistest.Start(t)
-	clock := newTestClock()
-	writer := newRedisStore(t, srv, clock)
-	sess := redisSession(t, clock.Now())
-	cookies := saveTo(t, writer, sess)
-
-	reader := newRedisStore(t, srv, clock)
-	gate := &getGate{started: make(chan struct{}), release: make(chan struct{})}
-	reader.rdb.AddHook(gate)
+	_, cookies, reader, gate := gatedReader(t)
 	done := make(chan error, 1)
 	go func() {
 		_, err := reader.Load(t.Context(), requestWith(cookies...))
