@@ -21,15 +21,9 @@ import (
 // keep the cookie gets its page after one redirect instead of a loop.
 const resealRedirectEvery = time.Minute
 
-// resealRedirectsMax bounds the memory of recent redirects; past it the oldest half of a
-// rotation's burst is forgotten, which at worst costs one more redirect for those users.
+// resealRedirectsMax bounds the memory of recent redirects. A full memory drops what is
+// older than resealRedirectEvery, or everything if nothing is: at worst one more redirect.
 const resealRedirectsMax = 10000
-
-// dropsAuthCookies reports whether mode's proxy discards the headers of a 2xx /auth answer.
-// In auto mode tokengate cannot tell Caddy from Traefik, which relays the cookie.
-func dropsAuthCookies(mode string) bool {
-	return mode == forward.ModeCaddy || mode == forward.ModeEnvoy
-}
 
 // resealByRedirect answers 302 back to the requested page when the answer carries a
 // re-sealed cookie that mode's proxy would drop, and reports whether it did. Only GET and
@@ -37,7 +31,7 @@ func dropsAuthCookies(mode string) bool {
 // surprise the application. The target is the page the browser asked for, on a host a
 // dashboard profile serves, and it passes the redirect policy like every other redirect.
 func (s *server) resealByRedirect(c *gin.Context, fwd forward.Request, sess *session.Session) bool {
-	if !dropsAuthCookies(s.Config.ForwardAuth.Mode) || !fwd.Navigation ||
+	if !forward.DropsAnswerHeaders(s.Config.ForwardAuth.Mode) || !fwd.Navigation ||
 		(fwd.Method != http.MethodGet && fwd.Method != http.MethodHead) {
 		return false
 	}
@@ -64,25 +58,19 @@ func (r *recentRedirects) first(id string, now time.Time) bool {
 	if at, ok := r.last[id]; ok && now.Sub(at) < resealRedirectEvery {
 		return false
 	}
-	if r.last == nil || len(r.last) >= resealRedirectsMax {
-		r.forgetBefore(now.Add(-resealRedirectEvery))
+	if r.last == nil {
+		r.last = map[string]time.Time{}
+	}
+	if len(r.last) >= resealRedirectsMax {
+		for id, at := range r.last {
+			if now.Sub(at) >= resealRedirectEvery {
+				delete(r.last, id)
+			}
+		}
+		if len(r.last) >= resealRedirectsMax {
+			clear(r.last)
+		}
 	}
 	r.last[id] = now
 	return true
-}
-
-// forgetBefore drops the redirects older than cutoff, and everything if that frees nothing.
-func (r *recentRedirects) forgetBefore(cutoff time.Time) {
-	if r.last == nil {
-		r.last = map[string]time.Time{}
-		return
-	}
-	for id, at := range r.last {
-		if at.Before(cutoff) {
-			delete(r.last, id)
-		}
-	}
-	if len(r.last) >= resealRedirectsMax {
-		clear(r.last)
-	}
 }

@@ -23,6 +23,12 @@ const (
 // Modes lists every value forwardAuth.mode may take, for configuration validation.
 var Modes = []string{ModeAuto, ModeIngressNginx, ModeTraefik, ModeCaddy, ModeEnvoy}
 
+// DropsAnswerHeaders reports whether mode's proxy hands the browser none of the headers of a
+// 2xx /auth answer, Set-Cookie included: Caddy's forward_auth and Envoy's ext_authz. A non-2xx
+// answer they pass on whole. In auto mode Caddy cannot be told from Traefik, which relays the
+// cookies it is told to.
+func DropsAnswerHeaders(mode string) bool { return mode == ModeCaddy || mode == ModeEnvoy }
+
 // Proxy families reported in Request.Proxy; they decide how /auth answers a
 // browser without a session (401 for ingress-nginx, whose auth-signin redirects; 302 otherwise).
 const (

@@ -391,3 +391,14 @@ func forwardCheckInvariant(t *testing.T, r Request) {
 		t.Fatalf("URL() = %q parses to host %q port %q; want %q %q", r.URL(), u.Hostname(), u.Port(), r.Host, r.Port)
 	}
 }
+
+// TestDropsAnswerHeaders: only the modes whose proxy discards a 200's headers say so; auto
+// cannot tell Caddy from Traefik and keeps to Traefik, which relays its listed cookies.
+func TestDropsAnswerHeaders(t *testing.T) {
+	want := map[string]bool{ModeAuto: false, ModeIngressNginx: false, ModeTraefik: false, ModeCaddy: true, ModeEnvoy: true}
+	for _, mode := range Modes {
+		if got := DropsAnswerHeaders(mode); got != want[mode] {
+			t.Errorf("DropsAnswerHeaders(%q) = %v; want %v", mode, got, want[mode])
+		}
+	}
+}
